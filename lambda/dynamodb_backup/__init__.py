@@ -1,0 +1,1 @@
+"""Scheduled DynamoDB backups: the scheduler and monitor Lambda handlers."""
