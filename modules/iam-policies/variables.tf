@@ -1,0 +1,64 @@
+variable "partition" {
+  description = "AWS partition (`aws`, `aws-cn`, `aws-us-gov`, ...)."
+  type        = string
+}
+
+variable "region" {
+  description = "Region of the tables, queue, topic and log groups."
+  type        = string
+}
+
+variable "account_id" {
+  description = "Account that owns the tables."
+  type        = string
+}
+
+variable "table_names" {
+  description = "Tables selected by name."
+  type        = list(string)
+  default     = []
+}
+
+variable "table_tags" {
+  description = "Tables selected by tags (all must match)."
+  type        = map(string)
+  default     = {}
+}
+
+variable "queue_arn" {
+  description = "ARN of the FIFO monitoring queue."
+  type        = string
+}
+
+variable "topic_arn" {
+  description = "ARN of the alert topic."
+  type        = string
+}
+
+variable "kms_key_arns" {
+  description = "Customer-managed keys of the queues and the topic; empty when none is used."
+  type        = list(string)
+  default     = []
+}
+
+variable "scheduler_log_group_arn" {
+  description = "ARN of the scheduler's log group (without the trailing `:*`)."
+  type        = string
+}
+
+variable "monitor_log_group_arn" {
+  description = "ARN of the monitor's log group (without the trailing `:*`)."
+  type        = string
+}
+
+variable "scheduler_failure_destination_arn" {
+  description = "ARN of the SQS queue that receives the scheduler's failed asynchronous invocations (its dead-letter queue); `null` when there is none."
+  type        = string
+  default     = null
+}
+
+variable "table_arns_max_chars" {
+  description = "Budget, in characters of JSON, for one statement's list of table (or backup) ARNs. Longer lists are replaced by name-prefix patterns (`table/<first k characters>*`) with the largest k that fits."
+  type        = number
+  default     = 4000
+}
