@@ -1,0 +1,133 @@
+################################################################################
+# CloudWatch alarms, all to the alert topic
+################################################################################
+
+locals {
+  alarm_actions = [local.sns_topic_arn]
+  ok_actions    = var.alarm_ok_notifications ? [local.sns_topic_arn] : []
+
+  function_error_alarms = {
+    scheduler = var.create_alarms && var.alarm_scheduler_errors_enabled
+    monitor   = var.create_alarms && var.alarm_monitor_errors_enabled
+  }
+  function_names = {
+    scheduler = aws_lambda_function.scheduler.function_name
+    monitor   = aws_lambda_function.monitor.function_name
+  }
+
+  dlq_alarms = {
+    monitor   = var.create_alarms && var.alarm_dlq_enabled
+    scheduler = var.create_alarms && var.alarm_scheduler_dlq_enabled
+  }
+  dlq_names = {
+    monitor   = aws_sqs_queue.monitor_dlq.name
+    scheduler = aws_sqs_queue.scheduler_dlq.name
+  }
+}
+
+resource "aws_cloudwatch_metric_alarm" "function_errors" {
+  for_each = { for k, enabled in local.function_error_alarms : k => local.function_names[k] if enabled }
+
+  alarm_name        = "${var.name}-${each.key}-errors"
+  alarm_description = "The DynamoDB backup ${each.key} function ${each.value} failed; see its log group."
+
+  namespace   = "AWS/Lambda"
+  metric_name = "Errors"
+  dimensions  = { FunctionName = each.value }
+  statistic   = "Sum"
+  period      = var.alarm_period_seconds
+
+  evaluation_periods  = 1
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = 0
+  treat_missing_data  = "notBreaching"
+
+  alarm_actions = local.alarm_actions
+  ok_actions    = local.ok_actions
+
+  tags = var.tags
+}
+
+resource "aws_cloudwatch_metric_alarm" "backups_failed" {
+  count = var.create_alarms && var.alarm_backups_failed_enabled ? 1 : 0
+
+  alarm_name        = "${var.name}-backups-failed"
+  alarm_description = "At least one DynamoDB backup with prefix ${var.backup_name_prefix} could not start, failed or timed out; the alert e-mail names the tables."
+
+  namespace   = var.metrics_namespace
+  metric_name = "BackupsFailed"
+  dimensions  = { BackupNamePrefix = var.backup_name_prefix }
+  statistic   = "Sum"
+  period      = var.alarm_period_seconds
+
+  evaluation_periods  = 1
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = 0
+  treat_missing_data  = "notBreaching"
+
+  alarm_actions = local.alarm_actions
+  ok_actions    = local.ok_actions
+
+  tags = var.tags
+}
+
+resource "aws_cloudwatch_metric_alarm" "dlq_not_empty" {
+  for_each = { for k, enabled in local.dlq_alarms : k => local.dlq_names[k] if enabled }
+
+  alarm_name        = "${var.name}-${each.key}-dlq-not-empty"
+  alarm_description = "The ${each.key} dead-letter queue ${each.value} holds messages that were not handled; inspect and redrive them."
+
+  namespace   = "AWS/SQS"
+  metric_name = "ApproximateNumberOfMessagesVisible"
+  dimensions  = { QueueName = each.value }
+  statistic   = "Maximum"
+  period      = var.alarm_period_seconds
+
+  evaluation_periods  = 1
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = 0
+  treat_missing_data  = "notBreaching"
+
+  alarm_actions = local.alarm_actions
+  ok_actions    = local.ok_actions
+
+  tags = var.tags
+}
+
+# Dead man's switch: BackupsSucceeded is emitted only when > 0, so an hour without it
+# is missing data, counted as breaching. The alarm fires when every hour of the window
+# (schedule period + margin) lacked a success.
+resource "aws_cloudwatch_metric_alarm" "no_backup_succeeded" {
+  count = var.create_alarms && var.alarm_dead_man_enabled ? 1 : 0
+
+  alarm_name        = "${var.name}-no-backup-succeeded"
+  alarm_description = "No DynamoDB backup with prefix ${var.backup_name_prefix} succeeded in the last ${coalesce(local.dead_man_evaluation_periods, 0)} hours (schedule ${var.schedule_expression})."
+
+  namespace   = var.metrics_namespace
+  metric_name = "BackupsSucceeded"
+  dimensions  = { BackupNamePrefix = var.backup_name_prefix }
+  statistic   = "Sum"
+  period      = 3600
+
+  evaluation_periods  = local.dead_man_evaluation_periods
+  datapoints_to_alarm = local.dead_man_evaluation_periods
+  comparison_operator = "LessThanThreshold"
+  threshold           = 1
+  treat_missing_data  = "breaching"
+
+  alarm_actions = local.alarm_actions
+  ok_actions    = local.ok_actions
+
+  tags = var.tags
+
+  lifecycle {
+    precondition {
+      condition     = local.dead_man_evaluation_periods != null
+      error_message = "A cron(...) schedule has no fixed period: set alarm_dead_man_window_seconds (or alarm_dead_man_enabled = false)."
+    }
+    precondition {
+      condition     = try(local.dead_man_evaluation_periods * 3600 <= 604800, true)
+      error_message = "The dead-man window (schedule period + alarm_dead_man_margin_seconds) exceeds the 7 days CloudWatch can evaluate; set alarm_dead_man_window_seconds."
+    }
+  }
+}

@@ -1,0 +1,102 @@
+locals {
+  partition  = data.aws_partition.current.partition
+  region     = data.aws_region.current.id
+  account_id = data.aws_caller_identity.current.account_id
+
+  scheduler_function_name = "${var.name}-scheduler"
+  monitor_function_name   = "${var.name}-monitor"
+
+  ##############################################################################
+  # Table list: in the environment while small, else a file inside the zip
+  ##############################################################################
+
+  table_names_json = jsonencode(var.table_names)
+  # Lambda's environment is limited to 4 KB (keys and values). 2,000 characters of
+  # table names leave room for the queue URL, topic ARN, tags and the rest.
+  table_names_env_max_chars = 2000
+  table_names_in_file       = length(local.table_names_json) > local.table_names_env_max_chars
+  table_names_file          = "dynamodb_backup_tables.json"
+
+  ##############################################################################
+  # Lambda package: dynamodb_backup/**/*.py only (no tests, caches or bytecode)
+  ##############################################################################
+
+  lambda_source_files = sort([
+    for f in fileset("${path.module}/lambda", "dynamodb_backup/**/*.py") : f
+    if !can(regex("(^|/)(__pycache__/|test_[^/]*\\.py$|[^/]*_test\\.py$|conftest\\.py$)", f))
+  ])
+
+  lambda_zip_sources = merge(
+    { for f in local.lambda_source_files : f => file("${path.module}/lambda/${f}") },
+    local.table_names_in_file ? { (local.table_names_file) = local.table_names_json } : {},
+  )
+
+  ##############################################################################
+  # Environment (names from the contract)
+  ##############################################################################
+
+  scheduler_environment = merge(
+    {
+      TABLE_TAGS         = jsonencode(var.table_tags)
+      BACKUP_NAME_PREFIX = var.backup_name_prefix
+      MONITOR_QUEUE_URL  = aws_sqs_queue.monitor.url
+      ALERT_TOPIC_ARN    = local.sns_topic_arn
+      LOG_LEVEL          = var.log_level
+      METRICS_NAMESPACE  = var.metrics_namespace
+    },
+    local.table_names_in_file ? { TABLE_NAMES_FILE = local.table_names_file } : { TABLE_NAMES = local.table_names_json },
+  )
+
+  monitor_environment = {
+    BACKUP_NAME_PREFIX  = var.backup_name_prefix
+    MONITOR_QUEUE_URL   = aws_sqs_queue.monitor.url
+    ALERT_TOPIC_ARN     = local.sns_topic_arn
+    RETENTION_DAYS      = tostring(var.retention_days)
+    MIN_BACKUPS_TO_KEEP = tostring(var.min_backups_to_keep)
+    MAX_WAIT_MINUTES    = tostring(var.max_wait_minutes)
+    LOG_LEVEL           = var.log_level
+    METRICS_NAMESPACE   = var.metrics_namespace
+  }
+
+  ##############################################################################
+  # Encryption
+  ##############################################################################
+
+  create_sns_kms_key = var.create_sns_topic && var.kms_key_arn == null && var.create_sns_kms_key
+
+  sns_kms_master_key_id = (
+    var.kms_key_arn != null ? var.kms_key_arn :
+    local.create_sns_kms_key ? aws_kms_key.sns[0].arn : "alias/aws/sns"
+  )
+
+  # Keys the functions must be allowed to use: the customer key (queues, topic) and the
+  # module's topic key. Built with concat so its length is known at plan.
+  kms_key_arns = concat(
+    var.kms_key_arn == null ? [] : [var.kms_key_arn],
+    local.create_sns_kms_key ? [aws_kms_key.sns[0].arn] : [],
+  )
+
+  sns_topic_arn = var.create_sns_topic ? aws_sns_topic.this[0].arn : var.sns_topic_arn
+
+  ##############################################################################
+  # Monitoring queue timing
+  ##############################################################################
+
+  queue_visibility_timeout_seconds = coalesce(var.queue_visibility_timeout_seconds, 6 * var.monitor_timeout)
+
+  ##############################################################################
+  # Dead-man alarm window: the schedule's period plus a margin, in whole hours
+  ##############################################################################
+
+  rate_match = try(regex("^rate\\(([0-9]+) (minute|minutes|hour|hours|day|days)\\)$", var.schedule_expression), null)
+  rate_unit_seconds = {
+    minute = 60, minutes = 60, hour = 3600, hours = 3600, day = 86400, days = 86400
+  }
+  schedule_period_seconds = local.rate_match == null ? null : tonumber(local.rate_match[0]) * local.rate_unit_seconds[local.rate_match[1]]
+
+  dead_man_window_seconds = (
+    var.alarm_dead_man_window_seconds != null ? var.alarm_dead_man_window_seconds :
+    local.schedule_period_seconds == null ? null : local.schedule_period_seconds + var.alarm_dead_man_margin_seconds
+  )
+  dead_man_evaluation_periods = local.dead_man_window_seconds == null ? null : ceil(local.dead_man_window_seconds / 3600)
+}

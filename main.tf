@@ -1,0 +1,232 @@
+data "aws_partition" "current" {}
+data "aws_region" "current" {}
+data "aws_caller_identity" "current" {}
+
+################################################################################
+# Lambda package
+################################################################################
+
+# One zip for both functions, built from an explicit file list so nothing but the
+# package's *.py (and, for long lists, the table-name file) ships.
+data "archive_file" "lambda" {
+  type        = "zip"
+  output_path = "${path.root}/.terraform/dynamodb-backup-builds/${var.name}-lambda.zip"
+
+  dynamic "source" {
+    for_each = local.lambda_zip_sources
+    content {
+      filename = source.key
+      content  = source.value
+    }
+  }
+}
+
+################################################################################
+# Log groups (created before the functions, so Lambda never creates them itself)
+################################################################################
+
+resource "aws_cloudwatch_log_group" "scheduler" {
+  #checkov:skip=CKV_AWS_158:Encrypted by CloudWatch Logs by default; the customer-managed key is used whenever kms_key_arn is given (kms_key_id below).
+  name              = "/aws/lambda/${local.scheduler_function_name}"
+  retention_in_days = var.cloudwatch_logs_retention_in_days
+  kms_key_id        = var.kms_key_arn
+
+  tags = var.tags
+}
+
+resource "aws_cloudwatch_log_group" "monitor" {
+  #checkov:skip=CKV_AWS_158:Encrypted by CloudWatch Logs by default; the customer-managed key is used whenever kms_key_arn is given (kms_key_id below).
+  name              = "/aws/lambda/${local.monitor_function_name}"
+  retention_in_days = var.cloudwatch_logs_retention_in_days
+  kms_key_id        = var.kms_key_arn
+
+  tags = var.tags
+}
+
+################################################################################
+# IAM: one role per function, inline least-privilege policy from modules/iam-policies
+################################################################################
+
+module "iam_policies" {
+  source = "./modules/iam-policies"
+
+  partition                         = local.partition
+  region                            = local.region
+  account_id                        = local.account_id
+  table_names                       = var.table_names
+  table_tags                        = var.table_tags
+  queue_arn                         = aws_sqs_queue.monitor.arn
+  topic_arn                         = local.sns_topic_arn
+  kms_key_arns                      = local.kms_key_arns
+  scheduler_log_group_arn           = aws_cloudwatch_log_group.scheduler.arn
+  monitor_log_group_arn             = aws_cloudwatch_log_group.monitor.arn
+  scheduler_failure_destination_arn = aws_sqs_queue.scheduler_dlq.arn
+}
+
+resource "aws_iam_role" "scheduler" {
+  name                 = local.scheduler_function_name
+  description          = "Runs the DynamoDB backup scheduler ${local.scheduler_function_name}."
+  assume_role_policy   = jsonencode({ Version = "2012-10-17", Statement = [{ Effect = "Allow", Action = "sts:AssumeRole", Principal = { Service = "lambda.amazonaws.com" } }] })
+  permissions_boundary = var.role_permissions_boundary
+
+  tags = var.tags
+}
+
+resource "aws_iam_role_policy" "scheduler" {
+  name   = local.scheduler_function_name
+  role   = aws_iam_role.scheduler.id
+  policy = module.iam_policies.scheduler_policy_json
+}
+
+resource "aws_iam_role" "monitor" {
+  name                 = local.monitor_function_name
+  description          = "Runs the DynamoDB backup monitor ${local.monitor_function_name}."
+  assume_role_policy   = jsonencode({ Version = "2012-10-17", Statement = [{ Effect = "Allow", Action = "sts:AssumeRole", Principal = { Service = "lambda.amazonaws.com" } }] })
+  permissions_boundary = var.role_permissions_boundary
+
+  tags = var.tags
+}
+
+resource "aws_iam_role_policy" "monitor" {
+  name   = local.monitor_function_name
+  role   = aws_iam_role.monitor.id
+  policy = module.iam_policies.monitor_policy_json
+}
+
+################################################################################
+# Functions
+################################################################################
+
+resource "aws_lambda_function" "scheduler" {
+  #checkov:skip=CKV_AWS_117:Calls only AWS APIs and reaches no private resource; a VPC would add NAT or endpoints and no protection.
+  #checkov:skip=CKV_AWS_173:The environment holds no secrets (queue URL, topic ARN, table names); Lambda encrypts it at rest with its service key, and with kms_key_arn when given.
+  #checkov:skip=CKV_AWS_272:The code is zipped from this module's own source at plan time; code signing needs a signer profile and signed S3 artifacts, outside this module.
+  function_name = local.scheduler_function_name
+  description   = "Starts one on-demand backup per selected DynamoDB table and queues the ARNs for the monitor."
+  role          = aws_iam_role.scheduler.arn
+  handler       = "dynamodb_backup.scheduler.handler"
+  runtime       = var.runtime
+  architectures = [var.architecture]
+  timeout       = var.scheduler_timeout
+  memory_size   = var.scheduler_memory_size
+  kms_key_arn   = var.kms_key_arn
+
+  reserved_concurrent_executions = var.scheduler_reserved_concurrent_executions
+
+  filename         = data.archive_file.lambda.output_path
+  source_code_hash = data.archive_file.lambda.output_base64sha256
+
+  environment {
+    variables = local.scheduler_environment
+  }
+
+  # Failed asynchronous invocations (after the retries of
+  # aws_lambda_function_event_invoke_config) land here and are alarmed.
+  dead_letter_config {
+    target_arn = aws_sqs_queue.scheduler_dlq.arn
+  }
+
+  tracing_config {
+    mode = "PassThrough"
+  }
+
+  logging_config {
+    log_format = "JSON"
+    log_group  = aws_cloudwatch_log_group.scheduler.name
+  }
+
+  tags = var.tags
+
+  lifecycle {
+    precondition {
+      condition     = length(var.table_names) > 0 || length(var.table_tags) > 0
+      error_message = "Select at least one table: set table_names, table_tags or both."
+    }
+    precondition {
+      condition     = var.create_sns_topic || var.sns_topic_arn != null
+      error_message = "Set sns_topic_arn when create_sns_topic = false."
+    }
+  }
+
+  depends_on = [aws_iam_role_policy.scheduler]
+}
+
+resource "aws_lambda_function_event_invoke_config" "scheduler" {
+  function_name                = aws_lambda_function.scheduler.function_name
+  maximum_retry_attempts       = var.scheduler_maximum_retry_attempts
+  maximum_event_age_in_seconds = 21600
+}
+
+resource "aws_lambda_function" "monitor" {
+  #checkov:skip=CKV_AWS_117:Calls only AWS APIs and reaches no private resource; a VPC would add NAT or endpoints and no protection.
+  #checkov:skip=CKV_AWS_173:The environment holds no secrets (queue URL, topic ARN, retention settings); Lambda encrypts it at rest with its service key, and with kms_key_arn when given.
+  #checkov:skip=CKV_AWS_272:The code is zipped from this module's own source at plan time; code signing needs a signer profile and signed S3 artifacts, outside this module.
+  #checkov:skip=CKV_AWS_116:Invoked synchronously by the SQS event source mapping, where a function DLQ never applies; failed messages go to the queue's redrive dead-letter queue (alarmed).
+  #checkov:skip=CKV_AWS_115:Concurrency is bounded by the event source mapping's maximum_concurrency, which AWS recommends for SQS over reserved concurrency (that throttles messages toward the DLQ).
+  function_name = local.monitor_function_name
+  description   = "Watches queued DynamoDB backups until AVAILABLE, alerts failures and deletes expired backups."
+  role          = aws_iam_role.monitor.arn
+  handler       = "dynamodb_backup.monitor.handler"
+  runtime       = var.runtime
+  architectures = [var.architecture]
+  timeout       = var.monitor_timeout
+  memory_size   = var.monitor_memory_size
+  kms_key_arn   = var.kms_key_arn
+
+  filename         = data.archive_file.lambda.output_path
+  source_code_hash = data.archive_file.lambda.output_base64sha256
+
+  environment {
+    variables = local.monitor_environment
+  }
+
+  tracing_config {
+    mode = "PassThrough"
+  }
+
+  logging_config {
+    log_format = "JSON"
+    log_group  = aws_cloudwatch_log_group.monitor.name
+  }
+
+  tags = var.tags
+
+  depends_on = [aws_iam_role_policy.monitor]
+}
+
+################################################################################
+# Schedule
+################################################################################
+
+resource "aws_cloudwatch_event_rule" "schedule" {
+  name                = var.schedule_rule_name
+  description         = "Starts the DynamoDB backup scheduler ${local.scheduler_function_name}."
+  schedule_expression = var.schedule_expression
+  state               = var.schedule_enabled ? "ENABLED" : "DISABLED"
+
+  tags = var.tags
+}
+
+resource "aws_cloudwatch_event_target" "scheduler" {
+  rule      = aws_cloudwatch_event_rule.schedule.name
+  target_id = "scheduler"
+  arn       = aws_lambda_function.scheduler.arn
+
+  # Events EventBridge could not deliver (after its own retries) are kept, not dropped.
+  dead_letter_config {
+    arn = aws_sqs_queue.scheduler_dlq.arn
+  }
+
+  retry_policy {
+    maximum_event_age_in_seconds = 86400
+    maximum_retry_attempts       = 185
+  }
+}
+
+resource "aws_lambda_permission" "schedule" {
+  statement_id  = "AllowInvokeFromScheduleRule"
+  action        = "lambda:InvokeFunction"
+  function_name = aws_lambda_function.scheduler.function_name
+  principal     = "events.amazonaws.com"
+  source_arn    = aws_cloudwatch_event_rule.schedule.arn
+}

@@ -1,0 +1,144 @@
+output "scheduler_function_arn" {
+  description = "ARN of the scheduler function."
+  value       = aws_lambda_function.scheduler.arn
+}
+
+output "scheduler_function_name" {
+  description = "Name of the scheduler function."
+  value       = aws_lambda_function.scheduler.function_name
+}
+
+output "scheduler_role_arn" {
+  description = "ARN of the scheduler's IAM role."
+  value       = aws_iam_role.scheduler.arn
+}
+
+output "scheduler_role_name" {
+  description = "Name of the scheduler's IAM role."
+  value       = aws_iam_role.scheduler.name
+}
+
+output "scheduler_log_group_name" {
+  description = "Log group of the scheduler."
+  value       = aws_cloudwatch_log_group.scheduler.name
+}
+
+output "scheduler_log_group_arn" {
+  description = "ARN of the scheduler's log group."
+  value       = aws_cloudwatch_log_group.scheduler.arn
+}
+
+output "scheduler_dlq_arn" {
+  description = "ARN of the scheduler's dead-letter queue (failed scheduled invocations)."
+  value       = aws_sqs_queue.scheduler_dlq.arn
+}
+
+output "scheduler_dlq_url" {
+  description = "URL of the scheduler's dead-letter queue."
+  value       = aws_sqs_queue.scheduler_dlq.url
+}
+
+output "monitor_function_arn" {
+  description = "ARN of the monitor function."
+  value       = aws_lambda_function.monitor.arn
+}
+
+output "monitor_function_name" {
+  description = "Name of the monitor function."
+  value       = aws_lambda_function.monitor.function_name
+}
+
+output "monitor_role_arn" {
+  description = "ARN of the monitor's IAM role."
+  value       = aws_iam_role.monitor.arn
+}
+
+output "monitor_role_name" {
+  description = "Name of the monitor's IAM role."
+  value       = aws_iam_role.monitor.name
+}
+
+output "monitor_log_group_name" {
+  description = "Log group of the monitor."
+  value       = aws_cloudwatch_log_group.monitor.name
+}
+
+output "monitor_log_group_arn" {
+  description = "ARN of the monitor's log group."
+  value       = aws_cloudwatch_log_group.monitor.arn
+}
+
+output "monitor_event_source_mapping_uuid" {
+  description = "UUID of the event source mapping from the monitoring queue to the monitor."
+  value       = aws_lambda_event_source_mapping.monitor.uuid
+}
+
+output "queue_arn" {
+  description = "ARN of the FIFO monitoring queue."
+  value       = aws_sqs_queue.monitor.arn
+}
+
+output "queue_url" {
+  description = "URL of the FIFO monitoring queue."
+  value       = aws_sqs_queue.monitor.url
+}
+
+output "queue_name" {
+  description = "Name of the FIFO monitoring queue."
+  value       = aws_sqs_queue.monitor.name
+}
+
+output "dlq_arn" {
+  description = "ARN of the monitoring queue's dead-letter queue."
+  value       = aws_sqs_queue.monitor_dlq.arn
+}
+
+output "dlq_url" {
+  description = "URL of the monitoring queue's dead-letter queue."
+  value       = aws_sqs_queue.monitor_dlq.url
+}
+
+output "dlq_name" {
+  description = "Name of the monitoring queue's dead-letter queue."
+  value       = aws_sqs_queue.monitor_dlq.name
+}
+
+output "sns_topic_arn" {
+  description = "ARN of the alert topic (created or passed in)."
+  value       = local.sns_topic_arn
+}
+
+output "sns_kms_key_arn" {
+  description = "ARN of the key the module created for the alert topic, or null."
+  value       = one(aws_kms_key.sns[*].arn)
+}
+
+output "schedule_rule_arn" {
+  description = "ARN of the EventBridge schedule rule."
+  value       = aws_cloudwatch_event_rule.schedule.arn
+}
+
+output "schedule_rule_name" {
+  description = "Name of the EventBridge schedule rule."
+  value       = aws_cloudwatch_event_rule.schedule.name
+}
+
+output "alarm_arns" {
+  description = "ARNs of the alarms the module created, by purpose."
+  value = merge(
+    { for k, a in aws_cloudwatch_metric_alarm.function_errors : "${k}_errors" => a.arn },
+    { for k, a in aws_cloudwatch_metric_alarm.dlq_not_empty : "${k}_dlq_not_empty" => a.arn },
+    { for a in aws_cloudwatch_metric_alarm.backups_failed : "backups_failed" => a.arn },
+    { for a in aws_cloudwatch_metric_alarm.no_backup_succeeded : "no_backup_succeeded" => a.arn },
+  )
+}
+
+output "table_names_in_file" {
+  description = "Whether the table list is too long for the environment and ships as `dynamodb_backup_tables.json` inside the zip (`TABLE_NAMES_FILE`)."
+  value       = local.table_names_in_file
+}
+
+output "lambda_package_path" {
+  description = "Path of the zip both functions run."
+  value       = data.archive_file.lambda.output_path
+}

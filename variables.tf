@@ -1,0 +1,512 @@
+################################################################################
+# General
+################################################################################
+
+variable "name" {
+  description = "Name stem of every resource the module creates (functions `<name>-scheduler` and `<name>-monitor`, queue `<name>-monitor.fifo`, roles, log groups, alarms). Letters, digits, `-` and `_`, 1-40 characters."
+  type        = string
+  default     = "dynamodb-backup"
+
+  validation {
+    condition     = can(regex("^[a-zA-Z0-9][a-zA-Z0-9_-]{0,39}$", var.name))
+    error_message = "name must be 1-40 characters of letters, digits, '-' and '_', starting with a letter or digit (it becomes part of function, queue and role names)."
+  }
+}
+
+variable "tags" {
+  description = "Tags added to every resource that supports tags (merged with the per-resource `*_tags` variables)."
+  type        = map(string)
+  default     = {}
+}
+
+variable "kms_key_arn" {
+  description = "ARN of a customer-managed KMS key that encrypts the queues, the alert topic (when the module creates it) and the log groups. Its key policy must allow `logs.<region>.amazonaws.com`, `cloudwatch.amazonaws.com` (alarms publish to the topic) and `events.amazonaws.com` (the schedule's dead-letter queue). `null`: SQS-managed encryption for the queues, CloudWatch Logs' own encryption for the logs, and a module-created key for the topic (see `create_sns_kms_key`)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[a-zA-Z0-9-]+$", var.kms_key_arn))
+    error_message = "kms_key_arn must be a KMS key ARN (arn:<partition>:kms:<region>:<account>:key/<id>); aliases are not accepted because IAM policies need the key ARN."
+  }
+}
+
+################################################################################
+# What to back up
+################################################################################
+
+variable "table_names" {
+  description = "Names of the DynamoDB tables to back up. Lists whose JSON exceeds 2,000 characters are shipped as a file inside the Lambda zip instead of the `TABLE_NAMES` environment variable, and IAM then grants by name prefix patterns instead of one ARN per table."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for n in var.table_names : can(regex("^[a-zA-Z0-9_.-]{3,255}$", n))])
+    error_message = "Every table name must match [a-zA-Z0-9_.-]{3,255}."
+  }
+
+  validation {
+    condition     = length(distinct(var.table_names)) == length(var.table_names)
+    error_message = "table_names must not contain duplicates."
+  }
+}
+
+variable "table_tags" {
+  description = "Back up every table of the account and region that carries all of these tags (key = value). Combined with `table_names` as a union. At least one of `table_names` and `table_tags` must select something."
+  type        = map(string)
+  default     = {}
+
+  validation {
+    condition = alltrue([
+      for k, v in var.table_tags : length(k) >= 1 && length(k) <= 128 && length(v) <= 256 && !startswith(k, "aws:")
+    ])
+    error_message = "table_tags keys must be 1-128 characters and not start with 'aws:'; values at most 256 characters."
+  }
+
+  validation {
+    condition     = length(jsonencode(var.table_tags)) <= 1000
+    error_message = "table_tags must encode to at most 1,000 characters of JSON (it travels in the Lambda environment, limited to 4 KB)."
+  }
+}
+
+variable "backup_name_prefix" {
+  description = "Every backup the module creates is named `<prefix>-<table>-<slot>`; retention deletes only backups with this prefix. Also the `BackupNamePrefix` dimension of the metrics."
+  type        = string
+  default     = "scheduled"
+
+  validation {
+    condition     = can(regex("^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$", var.backup_name_prefix))
+    error_message = "backup_name_prefix must be 1-64 characters of [a-zA-Z0-9_.-], starting with a letter or digit."
+  }
+}
+
+################################################################################
+# Retention
+################################################################################
+
+variable "retention_days" {
+  description = "Delete the module's own backups of a table older than this many days, once that table's backup of the current run is AVAILABLE."
+  type        = number
+  default     = 3
+
+  validation {
+    condition     = var.retention_days >= 1 && floor(var.retention_days) == var.retention_days
+    error_message = "retention_days must be a whole number >= 1."
+  }
+}
+
+variable "min_backups_to_keep" {
+  description = "Always keep at least this many of the newest AVAILABLE own backups per table, whatever their age."
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = var.min_backups_to_keep >= 1 && floor(var.min_backups_to_keep) == var.min_backups_to_keep
+    error_message = "min_backups_to_keep must be a whole number >= 1 (never delete a table's last backup)."
+  }
+}
+
+variable "max_wait_minutes" {
+  description = "A backup still CREATING this many minutes after its run started counts as failed (timed out)."
+  type        = number
+  default     = 360
+
+  validation {
+    condition     = var.max_wait_minutes >= 10 && var.max_wait_minutes <= 10080 && floor(var.max_wait_minutes) == var.max_wait_minutes
+    error_message = "max_wait_minutes must be a whole number from 10 to 10080 (one week)."
+  }
+}
+
+################################################################################
+# Schedule
+################################################################################
+
+variable "schedule_rule_name" {
+  description = "Name of the EventBridge rule (default event bus) that starts the scheduler."
+  type        = string
+  default     = "DynamoDBBackupScheduleRule"
+
+  validation {
+    condition     = can(regex("^[a-zA-Z0-9_.-]{1,64}$", var.schedule_rule_name))
+    error_message = "schedule_rule_name must be 1-64 characters of [a-zA-Z0-9_.-]."
+  }
+}
+
+variable "schedule_expression" {
+  description = "When to back up: an EventBridge `rate(...)` or `cron(...)` expression (UTC). With `cron(...)`, set `alarm_dead_man_window_seconds`."
+  type        = string
+  default     = "rate(1 day)"
+
+  validation {
+    condition     = can(regex("^(rate\\((1 (minute|hour|day)|([2-9]|[1-9][0-9]+) (minutes|hours|days))\\)|cron\\(\\S+ \\S+ \\S+ \\S+ \\S+ \\S+\\))$", var.schedule_expression))
+    error_message = "schedule_expression must be 'rate(<n> <minute(s)|hour(s)|day(s)>)' (singular unit for 1) or 'cron(<6 fields>)'."
+  }
+}
+
+variable "schedule_enabled" {
+  description = "Whether the schedule rule is enabled. Disabling it stops new backups (the dead-man alarm then fires, as it should)."
+  type        = bool
+  default     = true
+}
+
+################################################################################
+# Lambda functions
+################################################################################
+
+variable "runtime" {
+  description = "Python runtime of both functions."
+  type        = string
+  default     = "python3.13"
+
+  validation {
+    condition     = contains(["python3.11", "python3.12", "python3.13"], var.runtime)
+    error_message = "runtime must be one of python3.11, python3.12, python3.13 (the handlers are tested on 3.11 and 3.13)."
+  }
+}
+
+variable "architecture" {
+  description = "Instruction set of both functions."
+  type        = string
+  default     = "arm64"
+
+  validation {
+    condition     = contains(["arm64", "x86_64"], var.architecture)
+    error_message = "architecture must be arm64 or x86_64."
+  }
+}
+
+variable "log_level" {
+  description = "`LOG_LEVEL` of both functions (Python logging level name)."
+  type        = string
+  default     = "INFO"
+
+  validation {
+    condition     = contains(["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"], var.log_level)
+    error_message = "log_level must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL."
+  }
+}
+
+variable "metrics_namespace" {
+  description = "CloudWatch namespace of the functions' EMF metrics (and of the backup alarms)."
+  type        = string
+  default     = "DynamoDBBackup"
+
+  validation {
+    condition     = can(regex("^[a-zA-Z0-9_.#:/-]{1,255}$", var.metrics_namespace)) && !startswith(var.metrics_namespace, "AWS/")
+    error_message = "metrics_namespace must be 1-255 characters of [a-zA-Z0-9_.#:/-] and must not start with 'AWS/'."
+  }
+}
+
+variable "cloudwatch_logs_retention_in_days" {
+  description = "Retention of both functions' log groups, in days."
+  type        = number
+  default     = 365
+
+  validation {
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.cloudwatch_logs_retention_in_days)
+    error_message = "cloudwatch_logs_retention_in_days must be a value CloudWatch Logs accepts (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)."
+  }
+}
+
+variable "role_permissions_boundary" {
+  description = "ARN of a permissions boundary for both functions' roles."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.role_permissions_boundary == null || can(regex("^arn:aws[a-z-]*:iam::([0-9]{12}|aws):policy/.+$", var.role_permissions_boundary))
+    error_message = "role_permissions_boundary must be an IAM policy ARN."
+  }
+}
+
+variable "scheduler_timeout" {
+  description = "Timeout of the scheduler, in seconds. It starts at most 48 backups per second, so 10,000 tables take about 210 s; 900 leaves room for throttling retries."
+  type        = number
+  default     = 900
+
+  validation {
+    condition     = var.scheduler_timeout >= 60 && var.scheduler_timeout <= 900
+    error_message = "scheduler_timeout must be from 60 to 900 seconds."
+  }
+}
+
+variable "scheduler_memory_size" {
+  description = "Memory of the scheduler, in MB."
+  type        = number
+  default     = 256
+
+  validation {
+    condition     = var.scheduler_memory_size >= 128 && var.scheduler_memory_size <= 10240
+    error_message = "scheduler_memory_size must be from 128 to 10240 MB."
+  }
+}
+
+variable "scheduler_reserved_concurrent_executions" {
+  description = "Reserved concurrency of the scheduler. 1 (default) keeps two runs from overlapping; -1 removes the reservation (needed in accounts whose concurrency quota is still 10)."
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = var.scheduler_reserved_concurrent_executions == -1 || var.scheduler_reserved_concurrent_executions >= 1
+    error_message = "scheduler_reserved_concurrent_executions must be -1 (unreserved) or >= 1."
+  }
+}
+
+variable "scheduler_maximum_retry_attempts" {
+  description = "How often Lambda retries a failed asynchronous scheduler invocation before the event goes to the scheduler's dead-letter queue (the scheduler is idempotent per slot)."
+  type        = number
+  default     = 2
+
+  validation {
+    condition     = var.scheduler_maximum_retry_attempts >= 0 && var.scheduler_maximum_retry_attempts <= 2
+    error_message = "scheduler_maximum_retry_attempts must be 0, 1 or 2."
+  }
+}
+
+variable "monitor_timeout" {
+  description = "Timeout of the monitor, in seconds. It works within a time budget and re-enqueues what it could not finish; the queue's visibility timeout is 6x this value."
+  type        = number
+  default     = 300
+
+  validation {
+    condition     = var.monitor_timeout >= 30 && var.monitor_timeout <= 900
+    error_message = "monitor_timeout must be from 30 to 900 seconds."
+  }
+}
+
+variable "monitor_memory_size" {
+  description = "Memory of the monitor, in MB."
+  type        = number
+  default     = 256
+
+  validation {
+    condition     = var.monitor_memory_size >= 128 && var.monitor_memory_size <= 10240
+    error_message = "monitor_memory_size must be from 128 to 10240 MB."
+  }
+}
+
+variable "monitor_batch_size" {
+  description = "Messages per monitor invocation (SQS event source mapping batch size; FIFO allows at most 10)."
+  type        = number
+  default     = 10
+
+  validation {
+    condition     = var.monitor_batch_size >= 1 && var.monitor_batch_size <= 10 && floor(var.monitor_batch_size) == var.monitor_batch_size
+    error_message = "monitor_batch_size must be a whole number from 1 to 10."
+  }
+}
+
+variable "monitor_maximum_concurrency" {
+  description = "Maximum concurrent monitor invocations the event source mapping starts (bounds the load on the DynamoDB control plane)."
+  type        = number
+  default     = 2
+
+  validation {
+    condition     = var.monitor_maximum_concurrency >= 2 && var.monitor_maximum_concurrency <= 1000
+    error_message = "monitor_maximum_concurrency must be from 2 to 1000 (the event source mapping's limits)."
+  }
+}
+
+################################################################################
+# Monitoring queue
+################################################################################
+
+variable "queue_delay_seconds" {
+  description = "Delay of the FIFO monitoring queue: how long a backup ARN waits before the monitor first checks it (and between checks)."
+  type        = number
+  default     = 300
+
+  validation {
+    condition     = var.queue_delay_seconds >= 0 && var.queue_delay_seconds <= 900
+    error_message = "queue_delay_seconds must be from 0 to 900."
+  }
+}
+
+variable "queue_message_retention_seconds" {
+  description = "Retention of the monitoring queue's messages. Must exceed `queue_delay_seconds + queue_max_receive_count * visibility timeout` so a failing message always reaches the dead-letter queue before it could expire (checked at plan)."
+  type        = number
+  default     = 3660
+
+  validation {
+    condition     = var.queue_message_retention_seconds >= 60 && var.queue_message_retention_seconds <= 1209600
+    error_message = "queue_message_retention_seconds must be from 60 to 1209600 (14 days)."
+  }
+}
+
+variable "queue_visibility_timeout_seconds" {
+  description = "Visibility timeout of the monitoring queue. `null`: 6x `monitor_timeout`. A smaller value than 6x `monitor_timeout` is refused at plan."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.queue_visibility_timeout_seconds == null || try(var.queue_visibility_timeout_seconds >= 0 && var.queue_visibility_timeout_seconds <= 43200, false)
+    error_message = "queue_visibility_timeout_seconds must be null or from 0 to 43200."
+  }
+}
+
+variable "queue_max_receive_count" {
+  description = "Receives before a message moves to the dead-letter queue. The default 1 is the largest that the default retention (3660 s) allows with a 1800 s visibility timeout; raise `queue_message_retention_seconds` to allow more."
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = var.queue_max_receive_count >= 1 && var.queue_max_receive_count <= 1000
+    error_message = "queue_max_receive_count must be from 1 to 1000."
+  }
+}
+
+variable "queue_dlq_message_retention_seconds" {
+  description = "Retention of the dead-letter queues (monitoring queue's and scheduler's), long enough to inspect and redrive them."
+  type        = number
+  default     = 1209600
+
+  validation {
+    condition     = var.queue_dlq_message_retention_seconds >= 86400 && var.queue_dlq_message_retention_seconds <= 1209600
+    error_message = "queue_dlq_message_retention_seconds must be from 86400 (1 day) to 1209600 (14 days)."
+  }
+}
+
+variable "queue_tags" {
+  description = "Additional tags of the queues."
+  type        = map(string)
+  default     = {}
+}
+
+################################################################################
+# Alerts (SNS)
+################################################################################
+
+variable "create_sns_topic" {
+  description = "Create the alert topic. `false`: publish to `sns_topic_arn`."
+  type        = bool
+  default     = true
+}
+
+variable "sns_topic_arn" {
+  description = "ARN of an existing alert topic (used when `create_sns_topic = false`). If it is encrypted with a customer-managed key, pass that key as `kms_key_arn` too (the functions need it to publish)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.sns_topic_arn == null || can(regex("^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[a-zA-Z0-9_-]{1,256}$", var.sns_topic_arn))
+    error_message = "sns_topic_arn must be an SNS topic ARN (standard topic)."
+  }
+}
+
+variable "sns_topic_name" {
+  description = "Name of the created alert topic. `null`: `<name>-alerts`."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.sns_topic_name == null || can(regex("^[a-zA-Z0-9_-]{1,256}$", var.sns_topic_name))
+    error_message = "sns_topic_name must be 1-256 characters of letters, digits, '-' and '_'."
+  }
+}
+
+variable "create_sns_kms_key" {
+  description = "When the module creates the topic and no `kms_key_arn` is given, create a customer-managed key (rotation on) for it whose policy lets CloudWatch alarms publish. `false`: the AWS-managed `alias/aws/sns` key, which CloudWatch alarms cannot use."
+  type        = bool
+  default     = true
+}
+
+variable "sns_subscription_emails" {
+  description = "E-mail addresses subscribed to the alert topic (each must confirm the subscription)."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for e in var.sns_subscription_emails : can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", e))])
+    error_message = "Every entry of sns_subscription_emails must be an e-mail address."
+  }
+}
+
+variable "sns_tags" {
+  description = "Additional tags of the topic and its key."
+  type        = map(string)
+  default     = {}
+}
+
+################################################################################
+# Alarms
+################################################################################
+
+variable "create_alarms" {
+  description = "Create the CloudWatch alarms (each can also be turned off on its own)."
+  type        = bool
+  default     = true
+}
+
+variable "alarm_scheduler_errors_enabled" {
+  description = "Alarm on errors of the scheduler function."
+  type        = bool
+  default     = true
+}
+
+variable "alarm_monitor_errors_enabled" {
+  description = "Alarm on errors of the monitor function."
+  type        = bool
+  default     = true
+}
+
+variable "alarm_backups_failed_enabled" {
+  description = "Alarm when any backup failed (`BackupsFailed` > 0, scheduler or monitor)."
+  type        = bool
+  default     = true
+}
+
+variable "alarm_dlq_enabled" {
+  description = "Alarm when the monitoring queue's dead-letter queue holds messages."
+  type        = bool
+  default     = true
+}
+
+variable "alarm_scheduler_dlq_enabled" {
+  description = "Alarm when the scheduler's dead-letter queue (failed scheduled invocations) holds messages."
+  type        = bool
+  default     = true
+}
+
+variable "alarm_dead_man_enabled" {
+  description = "Alarm when no backup succeeded within the schedule's period plus `alarm_dead_man_margin_seconds` (`BackupsSucceeded` missing counts as breaching)."
+  type        = bool
+  default     = true
+}
+
+variable "alarm_dead_man_window_seconds" {
+  description = "Window of the dead-man alarm. `null`: the period of a `rate(...)` schedule plus `alarm_dead_man_margin_seconds`, rounded up to whole hours. Required with `cron(...)` schedules."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.alarm_dead_man_window_seconds == null || try(var.alarm_dead_man_window_seconds >= 3600 && var.alarm_dead_man_window_seconds <= 604800, false)
+    error_message = "alarm_dead_man_window_seconds must be null or from 3600 to 604800 (CloudWatch evaluates at most 7 days)."
+  }
+}
+
+variable "alarm_dead_man_margin_seconds" {
+  description = "Added to the schedule's period for the dead-man alarm's window: the time a run may take until its first backup is confirmed."
+  type        = number
+  default     = 7200
+
+  validation {
+    condition     = var.alarm_dead_man_margin_seconds >= 0 && var.alarm_dead_man_margin_seconds <= 86400
+    error_message = "alarm_dead_man_margin_seconds must be from 0 to 86400."
+  }
+}
+
+variable "alarm_period_seconds" {
+  description = "Period of the error, failed-backup and dead-letter alarms."
+  type        = number
+  default     = 300
+
+  validation {
+    condition     = var.alarm_period_seconds >= 60 && var.alarm_period_seconds <= 86400 && var.alarm_period_seconds % 60 == 0
+    error_message = "alarm_period_seconds must be a multiple of 60 from 60 to 86400."
+  }
+}
+
+variable "alarm_ok_notifications" {
+  description = "Also notify the topic when an alarm returns to OK."
+  type        = bool
+  default     = false
+}
