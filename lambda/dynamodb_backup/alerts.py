@@ -1,0 +1,99 @@
+"""Failure alerts: plain-text formatting (pure) and publishing to SNS."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import partial
+from typing import TYPE_CHECKING
+
+from dynamodb_backup.aws import call_with_retries
+from dynamodb_backup.logs import log_event
+from dynamodb_backup.model import Failure
+
+if TYPE_CHECKING:
+    from mypy_boto3_sns import SNSClient
+
+LOG = logging.getLogger(__name__)
+MAX_BODY_BYTES = 200_000
+MAX_SUBJECT = 100
+MAX_REASON = 2_000
+
+
+class AlertPublishError(RuntimeError):
+    """SNS refused an alert; never swallowed."""
+
+
+@dataclass(frozen=True)
+class Alert:
+    subject: str
+    body: str
+
+
+def _ascii_line(text: str) -> str:
+    return "".join(c if " " <= c <= "~" else "?" for c in text)
+
+
+def subject(count: int, slot: str) -> str:
+    return _ascii_line(f"DynamoDB backup: {count} failure(s) in run {slot}")[:MAX_SUBJECT]
+
+
+def _entry(failure: Failure) -> str:
+    reason = failure.reason
+    if len(reason) > MAX_REASON:
+        reason = reason[:MAX_REASON] + "..."
+    reason = " ".join(reason.split())
+    return f"- table: {failure.table}\n  backup: {failure.arn or '-'}\n  reason: {reason}\n"
+
+
+def format_alerts(
+    slot: str, prefix: str, failures: Sequence[Failure], max_bytes: int = MAX_BODY_BYTES
+) -> list[Alert]:
+    """One alert for `failures`, split into several when a body would exceed `max_bytes`."""
+    if not failures:
+        return []
+    entries = [_entry(f) for f in failures]
+    groups: list[list[str]] = [[]]
+    size = 0
+    header_room = 200
+    for entry in entries:
+        entry_size = len(entry.encode("utf-8"))
+        if groups[-1] and size + entry_size + header_room > max_bytes:
+            groups.append([])
+            size = 0
+        groups[-1].append(entry)
+        size += entry_size
+    alerts: list[Alert] = []
+    for index, group in enumerate(groups):
+        part = f" (part {index + 1} of {len(groups)})" if len(groups) > 1 else ""
+        header = (
+            f'DynamoDB backup run {slot} (prefix "{prefix}"): {len(group)} failure(s){part}\n\n'
+        )
+        alerts.append(Alert(subject=subject(len(group), slot), body=header + "\n".join(group)))
+    return alerts
+
+
+def publish(
+    sns: SNSClient,
+    topic_arn: str,
+    slot: str,
+    prefix: str,
+    failures: Sequence[Failure],
+    *,
+    sleep: Callable[[float], None],
+    rand: Callable[[], float],
+) -> int:
+    """Publish the alerts for `failures`; returns the number of SNS messages sent."""
+    alerts = format_alerts(slot, prefix, failures)
+    for alert in alerts:
+        try:
+            call_with_retries(
+                partial(sns.publish, TopicArn=topic_arn, Subject=alert.subject, Message=alert.body),
+                sleep=sleep,
+                rand=rand,
+            )
+        except Exception as exc:
+            raise AlertPublishError(f"could not publish alert to {topic_arn}: {exc}") from exc
+        log_event(LOG, logging.WARNING, "alert published", slot=slot, failures=len(failures))
+    return len(alerts)

@@ -1,0 +1,185 @@
+"""Typed, validated configuration read once per invocation from the environment."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from dynamodb_backup.naming import PREFIX_RE, TABLE_RE
+
+PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+NAMESPACE_RE = re.compile(r"[A-Za-z0-9 ._/#:-]{1,255}")
+DEFAULT_NAMESPACE = "DynamoDBBackup"
+
+
+class ConfigError(ValueError):
+    """A missing or malformed environment variable; the message starts with its name."""
+
+    def __init__(self, variable: str, problem: str) -> None:
+        super().__init__(f"{variable}: {problem}")
+        self.variable = variable
+
+
+def _optional(env: Mapping[str, str], name: str) -> str | None:
+    value = env.get(name)
+    if value is None or not value.strip():
+        return None
+    return value.strip()
+
+
+def _required(env: Mapping[str, str], name: str) -> str:
+    value = _optional(env, name)
+    if value is None:
+        raise ConfigError(name, "is required but not set")
+    return value
+
+
+def _int(env: Mapping[str, str], name: str, default: int, minimum: int, maximum: int) -> int:
+    raw = _optional(env, name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw, 10)
+    except ValueError:
+        raise ConfigError(name, f"expected a whole number, got {raw!r}") from None
+    if not minimum <= value <= maximum:
+        raise ConfigError(name, f"must be between {minimum} and {maximum}, got {value}")
+    return value
+
+
+def _table_list(raw: str, name: str) -> tuple[str, ...]:
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(name, f"expected a JSON array of table names: {exc}") from None
+    if not isinstance(value, list):
+        raise ConfigError(name, f"expected a JSON array of table names, got {type(value).__name__}")
+    for item in value:
+        if not isinstance(item, str) or not TABLE_RE.fullmatch(item):
+            raise ConfigError(
+                name, f"not a valid table name (want [a-zA-Z0-9_.-]{{3,255}}): {item!r}"
+            )
+    return tuple(value)
+
+
+def _table_tags(env: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
+    raw = _optional(env, "TABLE_TAGS")
+    if raw is None:
+        return ()
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise ConfigError("TABLE_TAGS", f"expected a JSON object of tags: {exc}") from None
+    if not isinstance(value, dict):
+        raise ConfigError(
+            "TABLE_TAGS", f"expected a JSON object of tags, got {type(value).__name__}"
+        )
+    tags: list[tuple[str, str]] = []
+    for key, tag_value in value.items():
+        if not key or not isinstance(tag_value, str):
+            raise ConfigError(
+                "TABLE_TAGS", f"tags must be non-empty keys with string values: {key!r}"
+            )
+        tags.append((key, tag_value))
+    return tuple(sorted(tags))
+
+
+def _table_names_file(env: Mapping[str, str], package_root: Path) -> tuple[str, ...]:
+    raw = _optional(env, "TABLE_NAMES_FILE")
+    if raw is None:
+        return ()
+    path = Path(raw)
+    if not path.is_absolute():
+        path = package_root / path
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError("TABLE_NAMES_FILE", f"cannot read {str(path)!r}: {exc}") from None
+    return _table_list(text, "TABLE_NAMES_FILE")
+
+
+@dataclass(frozen=True)
+class CommonConfig:
+    """Variables both handlers read."""
+
+    prefix: str
+    queue_url: str
+    topic_arn: str
+    log_level: int
+    metrics_namespace: str
+
+
+def _common(env: Mapping[str, str]) -> CommonConfig:
+    prefix = _optional(env, "BACKUP_NAME_PREFIX") or "scheduled"
+    if not PREFIX_RE.fullmatch(prefix):
+        raise ConfigError(
+            "BACKUP_NAME_PREFIX",
+            f"must be 1-64 of [a-zA-Z0-9_.-] starting with a letter or digit, got {prefix!r}",
+        )
+    queue_url = _required(env, "MONITOR_QUEUE_URL")
+    if not queue_url.startswith(("https://", "http://")) or not queue_url.endswith(".fifo"):
+        raise ConfigError(
+            "MONITOR_QUEUE_URL",
+            f"expected the URL of a FIFO queue (…/name.fifo), got {queue_url!r}",
+        )
+    topic_arn = _required(env, "ALERT_TOPIC_ARN")
+    parts = topic_arn.split(":")
+    if len(parts) != 6 or parts[0] != "arn" or parts[2] != "sns" or not parts[5]:
+        raise ConfigError("ALERT_TOPIC_ARN", f"expected an SNS topic ARN, got {topic_arn!r}")
+    level_name = (_optional(env, "LOG_LEVEL") or "INFO").upper()
+    if level_name not in LOG_LEVELS:
+        raise ConfigError(
+            "LOG_LEVEL", f"expected one of {', '.join(LOG_LEVELS)}, got {level_name!r}"
+        )
+    namespace = _optional(env, "METRICS_NAMESPACE") or DEFAULT_NAMESPACE
+    if not NAMESPACE_RE.fullmatch(namespace) or namespace.startswith("AWS/"):
+        raise ConfigError("METRICS_NAMESPACE", f"not a usable CloudWatch namespace: {namespace!r}")
+    return CommonConfig(
+        prefix=prefix,
+        queue_url=queue_url,
+        topic_arn=topic_arn,
+        log_level=logging.getLevelNamesMapping()[level_name],
+        metrics_namespace=namespace,
+    )
+
+
+@dataclass(frozen=True)
+class SchedulerConfig:
+    """The scheduler's configuration."""
+
+    common: CommonConfig
+    table_names: tuple[str, ...]
+    table_tags: tuple[tuple[str, str], ...]
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str], package_root: Path = PACKAGE_ROOT) -> SchedulerConfig:
+        common = _common(env)
+        raw_names = _optional(env, "TABLE_NAMES")
+        names = _table_list(raw_names, "TABLE_NAMES") if raw_names is not None else ()
+        from_file = _table_names_file(env, package_root)
+        merged = tuple(sorted(set(names) | set(from_file)))
+        return cls(common=common, table_names=merged, table_tags=_table_tags(env))
+
+
+@dataclass(frozen=True)
+class MonitorConfig:
+    """The monitor's configuration."""
+
+    common: CommonConfig
+    retention_days: int
+    min_keep: int
+    max_wait_minutes: int
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> MonitorConfig:
+        return cls(
+            common=_common(env),
+            retention_days=_int(env, "RETENTION_DAYS", 3, 0, 36500),
+            min_keep=_int(env, "MIN_BACKUPS_TO_KEEP", 1, 1, 10000),
+            max_wait_minutes=_int(env, "MAX_WAIT_MINUTES", 360, 1, 525600),
+        )

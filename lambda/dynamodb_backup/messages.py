@@ -1,0 +1,306 @@
+"""Queue messages, format v1: encode, decode, chunking and FIFO ids (pure)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from dynamodb_backup.model import BackupRef
+from dynamodb_backup.naming import PREFIX_RE, iso, parse_iso, stamp, to_utc
+
+VERSION = 1
+CHUNK_SIZE = 100
+MAX_GROUP_ID = 128
+
+
+class MessageError(ValueError):
+    """A queue message that cannot be read; the text says why."""
+
+
+@dataclass(frozen=True)
+class Window:
+    """A creation-time window: lower bound inclusive, upper bound exclusive."""
+
+    start: datetime
+    end: datetime
+
+    @classmethod
+    def around(cls, times: Iterable[datetime]) -> Window:
+        """Min and max of `times` in whole seconds, widened by one second each side."""
+        values = [to_utc(t) for t in times]
+        if not values:
+            raise ValueError("a window needs at least one time")
+        low = min(values).replace(microsecond=0) - timedelta(seconds=1)
+        high = max(values)
+        high_whole = high.replace(microsecond=0)
+        if high_whole != high:
+            high_whole += timedelta(seconds=1)
+        return cls(start=low, end=high_whole + timedelta(seconds=1))
+
+    def contains(self, moment: datetime) -> bool:
+        return self.start <= to_utc(moment) < self.end
+
+
+@dataclass(frozen=True)
+class ChunkMessage:
+    prefix: str
+    slot: datetime
+    chunk: int
+    attempt: int
+    window: Window
+    backups: tuple[BackupRef, ...]
+
+
+@dataclass(frozen=True)
+class FinalizeMessage:
+    prefix: str
+    slot: datetime
+    attempt: int
+    window: Window
+    tables: int
+
+
+@dataclass(frozen=True)
+class DeleteMessage:
+    prefix: str
+    slot: datetime
+    part: int
+    attempt: int
+    backups: tuple[BackupRef, ...]
+
+
+Message = ChunkMessage | FinalizeMessage | DeleteMessage
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A message ready for SendMessageBatch."""
+
+    body: str
+    group_id: str
+    dedup_id: str
+
+
+def _refs(backups: Sequence[BackupRef]) -> list[dict[str, str]]:
+    return [{"table": b.table, "arn": b.arn} for b in backups]
+
+
+def _window(window: Window) -> dict[str, str]:
+    return {"from": iso(window.start), "to": iso(window.end)}
+
+
+def to_dict(message: Message) -> dict[str, Any]:
+    """The JSON document of a message."""
+    base: dict[str, Any] = {"v": VERSION, "prefix": message.prefix, "slot": iso(message.slot)}
+    if isinstance(message, ChunkMessage):
+        base |= {
+            "kind": "chunk",
+            "chunk": message.chunk,
+            "attempt": message.attempt,
+            "window": _window(message.window),
+            "backups": _refs(message.backups),
+        }
+    elif isinstance(message, FinalizeMessage):
+        base |= {
+            "kind": "finalize",
+            "attempt": message.attempt,
+            "window": _window(message.window),
+            "tables": message.tables,
+        }
+    else:
+        base |= {
+            "kind": "delete",
+            "part": message.part,
+            "attempt": message.attempt,
+            "backups": _refs(message.backups),
+        }
+    return base
+
+
+def encode(message: Message) -> str:
+    """Deterministic body: sorted keys, compact separators."""
+    return json.dumps(to_dict(message), sort_keys=True, separators=(",", ":"))
+
+
+def group_id(message: Message) -> str:
+    slot_stamp = stamp(message.slot)
+    if isinstance(message, ChunkMessage):
+        suffix = f"c{message.chunk:05d}"
+    elif isinstance(message, FinalizeMessage):
+        suffix = "final"
+    else:
+        suffix = f"d{message.part:05d}"
+    return f"{message.prefix}-{slot_stamp}-{suffix}"[:MAX_GROUP_ID]
+
+
+def dedup_id(body: str, salt: str = "") -> str:
+    return hashlib.sha256((body + salt).encode("utf-8")).hexdigest()
+
+
+def outgoing(message: Message) -> Outgoing:
+    body = encode(message)
+    return Outgoing(body=body, group_id=group_id(message), dedup_id=dedup_id(body))
+
+
+# --- decoding -------------------------------------------------------------------------
+
+
+def _field(doc: dict[str, Any], name: str, kind: type) -> Any:
+    if name not in doc:
+        raise MessageError(f"missing field {name!r}")
+    value = doc[name]
+    if kind is int and (not isinstance(value, int) or isinstance(value, bool)):
+        raise MessageError(f"field {name!r} must be an integer, got {value!r}")
+    if not isinstance(value, kind):
+        raise MessageError(f"field {name!r} must be a {kind.__name__}")
+    return value
+
+
+def _count(doc: dict[str, Any], name: str) -> int:
+    value: int = _field(doc, name, int)
+    if value < 0:
+        raise MessageError(f"field {name!r} must not be negative, got {value}")
+    return value
+
+
+def _time(doc: dict[str, Any], name: str) -> datetime:
+    text: str = _field(doc, name, str)
+    try:
+        return parse_iso(text)
+    except ValueError:
+        raise MessageError(f"field {name!r} is not a YYYY-MM-DDTHH:MM:SSZ time: {text!r}") from None
+
+
+def _decode_window(doc: dict[str, Any]) -> Window:
+    raw: dict[str, Any] = _field(doc, "window", dict)
+    window = Window(start=_time(raw, "from"), end=_time(raw, "to"))
+    if window.end <= window.start:
+        raise MessageError("field 'window' ends before it starts")
+    return window
+
+
+def _decode_refs(doc: dict[str, Any]) -> tuple[BackupRef, ...]:
+    raw: list[Any] = _field(doc, "backups", list)
+    refs: list[BackupRef] = []
+    for item in raw:
+        if not isinstance(item, dict):
+            raise MessageError("field 'backups' must hold objects")
+        table: str = _field(item, "table", str)
+        arn: str = _field(item, "arn", str)
+        if not table or not arn.startswith("arn:"):
+            raise MessageError(f"bad backup entry {item!r}")
+        refs.append(BackupRef(table=table, arn=arn))
+    if not refs:
+        raise MessageError("field 'backups' is empty")
+    if len(refs) > CHUNK_SIZE:
+        raise MessageError(f"field 'backups' holds {len(refs)} entries, more than {CHUNK_SIZE}")
+    return tuple(refs)
+
+
+def decode(body: str) -> Message:
+    """Parse a body; raise MessageError saying why when it cannot be read."""
+    try:
+        doc = json.loads(body)
+    except (json.JSONDecodeError, TypeError) as exc:
+        raise MessageError(f"not JSON: {exc}") from None
+    if not isinstance(doc, dict):
+        raise MessageError("not a JSON object")
+    if doc.get("v") != VERSION or isinstance(doc.get("v"), bool):
+        raise MessageError(f"unknown version {doc.get('v')!r}")
+    prefix: str = _field(doc, "prefix", str)
+    if not PREFIX_RE.fullmatch(prefix):
+        raise MessageError(f"bad prefix {prefix!r}")
+    slot = _time(doc, "slot")
+    attempt = _count(doc, "attempt")
+    kind = doc.get("kind")
+    if kind == "chunk":
+        return ChunkMessage(
+            prefix=prefix,
+            slot=slot,
+            chunk=_count(doc, "chunk"),
+            attempt=attempt,
+            window=_decode_window(doc),
+            backups=_decode_refs(doc),
+        )
+    if kind == "finalize":
+        return FinalizeMessage(
+            prefix=prefix,
+            slot=slot,
+            attempt=attempt,
+            window=_decode_window(doc),
+            tables=_count(doc, "tables"),
+        )
+    if kind == "delete":
+        return DeleteMessage(
+            prefix=prefix,
+            slot=slot,
+            part=_count(doc, "part"),
+            attempt=attempt,
+            backups=_decode_refs(doc),
+        )
+    raise MessageError(f"unknown kind {kind!r}")
+
+
+# --- building a run's messages ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StartedBackup:
+    """A backup of this run: its table, ARN and creation time."""
+
+    table: str
+    arn: str
+    created: datetime
+
+
+def run_messages(
+    prefix: str, slot: datetime, started: Sequence[StartedBackup], size: int = CHUNK_SIZE
+) -> list[Message]:
+    """The chunk messages (sorted by table, `size` each) and the finalizer of a run."""
+    if not started:
+        return []
+    ordered = sorted(started, key=lambda b: (b.table, b.arn))
+    messages: list[Message] = []
+    for index in range(math.ceil(len(ordered) / size)):
+        part = ordered[index * size : (index + 1) * size]
+        messages.append(
+            ChunkMessage(
+                prefix=prefix,
+                slot=slot,
+                chunk=index,
+                attempt=0,
+                window=Window.around(b.created for b in part),
+                backups=tuple(BackupRef(b.table, b.arn) for b in part),
+            )
+        )
+    messages.append(
+        FinalizeMessage(
+            prefix=prefix,
+            slot=slot,
+            attempt=0,
+            window=Window.around(b.created for b in ordered),
+            tables=len(ordered),
+        )
+    )
+    return messages
+
+
+def delete_messages(
+    prefix: str, slot: datetime, refs: Sequence[BackupRef], size: int = CHUNK_SIZE
+) -> list[Message]:
+    """Deletions cut into `delete` messages of at most `size` backups."""
+    return [
+        DeleteMessage(
+            prefix=prefix,
+            slot=slot,
+            part=index,
+            attempt=0,
+            backups=tuple(refs[index * size : (index + 1) * size]),
+        )
+        for index in range(math.ceil(len(refs) / size))
+    ]

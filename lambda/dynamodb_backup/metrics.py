@@ -1,0 +1,35 @@
+"""CloudWatch Embedded Metric Format lines (pure builder + print)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Mapping
+from datetime import datetime
+
+DIMENSION = "BackupNamePrefix"
+
+
+def emf_line(namespace: str, prefix: str, metrics: Mapping[str, int], timestamp: datetime) -> str:
+    """One EMF JSON document with every metric in `metrics` as a Count."""
+    document: dict[str, object] = {
+        "_aws": {
+            "Timestamp": int(timestamp.timestamp() * 1000),
+            "CloudWatchMetrics": [
+                {
+                    "Namespace": namespace,
+                    "Dimensions": [[DIMENSION]],
+                    "Metrics": [{"Name": name, "Unit": "Count"} for name in metrics],
+                }
+            ],
+        },
+        DIMENSION: prefix,
+    }
+    document.update(metrics)
+    return json.dumps(document, separators=(",", ":"))
+
+
+def emit(line: str) -> None:
+    """Print the line to stdout, where Lambda's log agent picks EMF up."""
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()

@@ -1,0 +1,402 @@
+"""The monitor Lambda: watch backups to a final status, alert failures, apply retention."""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import time
+from collections import defaultdict
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from dynamodb_backup import alerts, clock, logs, metrics, queue, retention
+from dynamodb_backup.alerts import AlertPublishError
+from dynamodb_backup.aws import (
+    Clients,
+    call_with_retries,
+    describe_backup,
+    error_code,
+    error_message,
+    list_backups,
+)
+from dynamodb_backup.config import MonitorConfig
+from dynamodb_backup.logs import log_event
+from dynamodb_backup.messages import (
+    ChunkMessage,
+    DeleteMessage,
+    FinalizeMessage,
+    Message,
+    MessageError,
+    Outgoing,
+    decode,
+    dedup_id,
+    delete_messages,
+    outgoing,
+)
+from dynamodb_backup.model import AVAILABLE, CREATING, BackupRef, BackupSummary, Failure
+from dynamodb_backup.naming import backup_name, iso, to_utc
+from dynamodb_backup.ratelimit import RateLimiter
+from dynamodb_backup.status import Outcome, classify
+
+LOG = logging.getLogger(__name__)
+DELETE_RATE = 9.0
+BUDGET_RESERVE = 0.25
+
+
+class Budget:
+    """The invocation's time budget: low once less than 25 % of the start remains."""
+
+    def __init__(self, remaining_ms: Callable[[], int] | None) -> None:
+        self._remaining = remaining_ms
+        self._start = remaining_ms() if remaining_ms is not None else None
+
+    @classmethod
+    def from_context(cls, context: object) -> Budget:
+        getter = getattr(context, "get_remaining_time_in_millis", None)
+        if not callable(getter):
+            return cls(None)
+        try:
+            int(getter())
+        except Exception:  # a tool's context without a usable clock: no budget
+            return cls(None)
+        return cls(lambda: int(getter()))
+
+    def low(self) -> bool:
+        if self._remaining is None or self._start is None:
+            return False
+        return self._remaining() < self._start * BUDGET_RESERVE
+
+
+@dataclass
+class Counters:
+    succeeded: int = 0
+    failed: int = 0
+    pending: int = 0
+    deleted: int = 0
+    unreadable: int = 0
+
+
+@dataclass
+class Context:
+    """Everything a record's handling needs, injected."""
+
+    config: MonitorConfig
+    clients: Clients
+    now: Callable[[], datetime]
+    sleep: Callable[[float], None]
+    rand: Callable[[], float]
+    budget: Budget
+    delete_limiter: RateLimiter
+    counters: Counters = field(default_factory=Counters)
+
+    def send(self, messages: Sequence[Outgoing]) -> None:
+        queue.send(
+            self.clients.sqs,
+            self.config.common.queue_url,
+            messages,
+            sleep=self.sleep,
+            rand=self.rand,
+        )
+
+    def alert(self, slot: str, failures: Sequence[Failure]) -> None:
+        if failures:
+            alerts.publish(
+                self.clients.sns,
+                self.config.common.topic_arn,
+                slot,
+                self.config.common.prefix,
+                failures,
+                sleep=self.sleep,
+                rand=self.rand,
+            )
+
+
+def run_started(message: ChunkMessage | FinalizeMessage) -> datetime:
+    """When the run started, for MAX_WAIT_MINUTES: the later of the slot and the window start.
+
+    The window starts one second before the earliest backup of the chunk/run, so a late
+    scheduler invocation (retried hours after the slot) is not timed out at once.
+    """
+    return max(to_utc(message.slot), to_utc(message.window.start))
+
+
+def statuses(ctx: Context, message: ChunkMessage) -> dict[str, str | None]:
+    """Status of each of the chunk's backups: one windowed listing, DescribeBackup for the rest."""
+    wanted = {ref.arn for ref in message.backups}
+    found: dict[str, str | None] = {}
+    for summary in list_backups(
+        ctx.clients.dynamodb,
+        lower=message.window.start,
+        upper=message.window.end,
+        sleep=ctx.sleep,
+        rand=ctx.rand,
+    ):
+        if summary.arn in wanted:
+            found[summary.arn] = summary.status
+    for arn in sorted(wanted - found.keys()):
+        found[arn] = describe_backup(ctx.clients.dynamodb, arn, sleep=ctx.sleep, rand=ctx.rand)
+    return found
+
+
+def handle_chunk(ctx: Context, message: ChunkMessage) -> None:
+    found = statuses(ctx, message)
+    now = ctx.now()
+    started = run_started(message)
+    pending: list[BackupRef] = []
+    failures: list[Failure] = []
+    for ref in message.backups:
+        verdict = classify(found.get(ref.arn), started, now, ctx.config.max_wait_minutes)
+        if verdict.outcome is Outcome.SUCCEEDED:
+            ctx.counters.succeeded += 1
+            log_event(LOG, logging.INFO, "backup available", table=ref.table, arn=ref.arn)
+        elif verdict.outcome is Outcome.PENDING:
+            ctx.counters.pending += 1
+            pending.append(ref)
+        else:
+            ctx.counters.failed += 1
+            reason = verdict.reason or "failed"
+            failures.append(Failure(ref.table, ref.arn, reason))
+            log_event(
+                LOG, logging.ERROR, "backup failed", table=ref.table, arn=ref.arn, reason=reason
+            )
+    if pending:
+        again = replace(message, attempt=message.attempt + 1, backups=tuple(pending))
+        ctx.send([outgoing(again)])
+        log_event(
+            LOG,
+            logging.INFO,
+            "backups still creating; re-enqueued",
+            slot=iso(message.slot),
+            chunk=message.chunk,
+            attempt=again.attempt,
+            count=len(pending),
+        )
+    ctx.alert(iso(message.slot), failures)
+
+
+def handle_finalize(ctx: Context, message: FinalizeMessage) -> None:
+    config = ctx.config
+    prefix = message.prefix
+    run_backups: dict[str, list[BackupSummary]] = defaultdict(list)
+    for summary in list_backups(
+        ctx.clients.dynamodb,
+        lower=message.window.start,
+        upper=message.window.end,
+        sleep=ctx.sleep,
+        rand=ctx.rand,
+    ):
+        if summary.name == backup_name(prefix, summary.table, message.slot):
+            run_backups[summary.table].append(summary)
+    now = ctx.now()
+    creating = sorted(t for t, bs in run_backups.items() if any(b.status == CREATING for b in bs))
+    waited = now - run_started(message)
+    if creating and waited < timedelta(minutes=config.max_wait_minutes):
+        again = replace(message, attempt=message.attempt + 1)
+        ctx.send([outgoing(again)])
+        log_event(
+            LOG,
+            logging.INFO,
+            "run not final yet; finalizer re-enqueued",
+            slot=iso(message.slot),
+            creating=len(creating),
+            attempt=again.attempt,
+        )
+        return
+    succeeded = {t for t, bs in run_backups.items() if any(b.status == AVAILABLE for b in bs)}
+    if not succeeded:
+        log_event(LOG, logging.WARNING, "no backup of the run succeeded; nothing deleted")
+        return
+    by_table: dict[str, list[BackupSummary]] = defaultdict(list)
+    for summary in list_backups(ctx.clients.dynamodb, sleep=ctx.sleep, rand=ctx.rand):
+        if summary.table in succeeded:
+            by_table[summary.table].append(summary)
+    doomed: list[BackupRef] = []
+    for table in sorted(succeeded):
+        for arn in retention.decide(
+            by_table[table],
+            now=now,
+            retention_days=config.retention_days,
+            min_keep=config.min_keep,
+            prefix=prefix,
+            run_succeeded=True,
+        ):
+            doomed.append(BackupRef(table, arn))
+    deletes = delete_messages(prefix, message.slot, doomed)
+    if deletes:
+        ctx.send([outgoing(m) for m in deletes])
+    log_event(
+        LOG,
+        logging.INFO,
+        "retention decided",
+        slot=iso(message.slot),
+        tables=len(succeeded),
+        to_delete=len(doomed),
+        messages=len(deletes),
+        kept_all=len(run_backups) - len(succeeded),
+    )
+
+
+def handle_delete(ctx: Context, message: DeleteMessage) -> None:
+    failures: list[Failure] = []
+    dynamodb = ctx.clients.dynamodb
+    for index, ref in enumerate(message.backups):
+        if ctx.budget.low():
+            rest = replace(message, attempt=message.attempt + 1, backups=message.backups[index:])
+            ctx.send([outgoing(rest)])
+            log_event(
+                LOG,
+                logging.WARNING,
+                "time budget low; deletions re-enqueued",
+                count=len(rest.backups),
+            )
+            break
+
+        def delete(arn: str = ref.arn) -> object:
+            ctx.delete_limiter.acquire()
+            return dynamodb.delete_backup(BackupArn=arn)
+
+        try:
+            call_with_retries(delete, sleep=ctx.sleep, rand=ctx.rand)
+        except ClientError as exc:
+            if error_code(exc) == "BackupNotFoundException":
+                log_event(LOG, logging.INFO, "backup already gone", table=ref.table, arn=ref.arn)
+                continue
+            reason = f"could not delete backup: {error_code(exc)}: {error_message(exc)}"
+            failures.append(Failure(ref.table, ref.arn, reason))
+            ctx.counters.failed += 1
+            log_event(
+                LOG,
+                logging.ERROR,
+                "backup not deleted",
+                table=ref.table,
+                arn=ref.arn,
+                reason=reason,
+            )
+            continue
+        ctx.counters.deleted += 1
+        log_event(LOG, logging.INFO, "backup deleted", table=ref.table, arn=ref.arn)
+    ctx.alert(iso(message.slot), failures)
+
+
+def handle_message(ctx: Context, message: Message) -> None:
+    if message.prefix != ctx.config.common.prefix:
+        raise MessageError(
+            f"prefix {message.prefix!r} is not BACKUP_NAME_PREFIX {ctx.config.common.prefix!r}"
+        )
+    if isinstance(message, ChunkMessage):
+        handle_chunk(ctx, message)
+    elif isinstance(message, FinalizeMessage):
+        handle_finalize(ctx, message)
+    else:
+        handle_delete(ctx, message)
+
+
+def _group(record: Mapping[str, Any]) -> str:
+    attributes = record.get("attributes")
+    if isinstance(attributes, Mapping):
+        value = attributes.get("MessageGroupId")
+        if isinstance(value, str):
+            return value
+    return ""
+
+
+def run(
+    event: Mapping[str, Any],
+    *,
+    config: MonitorConfig,
+    clients: Clients,
+    now: Callable[[], datetime] = clock.utc_now,
+    sleep: Callable[[float], None] = time.sleep,
+    rand: Callable[[], float] = random.random,
+    monotonic: Callable[[], float] = time.monotonic,
+    budget: Budget | None = None,
+) -> dict[str, list[dict[str, str]]]:
+    """Handle an SQS batch; returns the partial batch response."""
+    ctx = Context(
+        config=config,
+        clients=clients,
+        now=now,
+        sleep=sleep,
+        rand=rand,
+        budget=budget or Budget(None),
+        delete_limiter=RateLimiter(DELETE_RATE, burst=1, clock=monotonic, sleep=sleep),
+    )
+    records = list(event.get("Records") or [])
+    failed_items: list[dict[str, str]] = []
+    failed_groups: set[str] = set()
+    for index, record in enumerate(records):
+        message_id = str(record["messageId"])
+        group = _group(record)
+        if group in failed_groups:
+            failed_items.append({"itemIdentifier": message_id})
+            continue
+        if ctx.budget.low():
+            failed_items.extend(_hand_back(ctx, records[index:], failed_groups))
+            break
+        body = record.get("body")
+        try:
+            message = decode(body if isinstance(body, str) else "")
+            handle_message(ctx, message)
+        except MessageError as exc:
+            ctx.counters.unreadable += 1
+            log_event(LOG, logging.ERROR, "unreadable message", message_id=message_id, why=str(exc))
+            ctx.alert("-", [Failure("-", None, f"unreadable queue message {message_id}: {exc}")])
+            failed_items.append({"itemIdentifier": message_id})
+            failed_groups.add(group)
+        except AlertPublishError:
+            raise
+        except Exception:
+            LOG.exception("record failed message_id=%s group=%s", message_id, group)
+            failed_items.append({"itemIdentifier": message_id})
+            failed_groups.add(group)
+    counters = ctx.counters
+    values = {
+        "BackupsFailed": counters.failed,
+        "BackupsPending": counters.pending,
+        "BackupsDeleted": counters.deleted,
+        "MessagesUnreadable": counters.unreadable,
+    }
+    if counters.succeeded > 0:
+        values = {"BackupsSucceeded": counters.succeeded, **values}
+    metrics.emit(
+        metrics.emf_line(config.common.metrics_namespace, config.common.prefix, values, now())
+    )
+    return {"batchItemFailures": failed_items}
+
+
+def _hand_back(
+    ctx: Context, records: Sequence[Mapping[str, Any]], failed_groups: set[str]
+) -> list[dict[str, str]]:
+    """Re-send unprocessed records unchanged (time budget low); returns those not re-sent."""
+    resend: list[Outgoing] = []
+    returned: list[dict[str, str]] = []
+    handed: list[str] = []
+    for record in records:
+        message_id = str(record["messageId"])
+        group = _group(record)
+        body = record.get("body")
+        if group in failed_groups or not group or not isinstance(body, str):
+            returned.append({"itemIdentifier": message_id})
+            continue
+        resend.append(Outgoing(body=body, group_id=group, dedup_id=dedup_id(body, message_id)))
+        handed.append(message_id)
+    if resend:
+        try:
+            ctx.send(resend)
+        except Exception:
+            LOG.exception("could not hand records back; returning them as failures")
+            return returned + [{"itemIdentifier": m} for m in handed]
+    log_event(LOG, logging.WARNING, "time budget low; records re-sent", count=len(resend))
+    return returned
+
+
+def handler(event: Mapping[str, Any], context: object) -> dict[str, list[dict[str, str]]]:
+    """Lambda entry point (SQS event source mapping, partial batch response)."""
+    config = MonitorConfig.from_env(os.environ)
+    logs.setup(config.common.log_level)
+    return run(event, config=config, clients=Clients(), budget=Budget.from_context(context))

@@ -1,0 +1,84 @@
+"""Backup names, schedule slots and time formats (pure)."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from datetime import UTC, datetime
+
+MAX_NAME = 255
+STAMP_FORMAT = "%Y%m%dT%H%M%SZ"
+ISO_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+PREFIX_RE = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}")
+TABLE_RE = re.compile(r"[a-zA-Z0-9_.-]{3,255}")
+NAME_RE = re.compile(r"[a-zA-Z0-9_.-]{3,255}")
+
+
+class SlotError(ValueError):
+    """The event's `time` cannot be read as a schedule slot."""
+
+
+def to_utc(value: datetime) -> datetime:
+    """`value` in UTC; naive datetimes are taken to be UTC already."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def iso(value: datetime) -> str:
+    """ISO 8601 UTC string with `Z`, whole seconds (`2026-11-28T04:00:00Z`)."""
+    return to_utc(value).strftime(ISO_FORMAT)
+
+
+def parse_iso(text: str) -> datetime:
+    """Inverse of `iso`: strict `YYYY-MM-DDTHH:MM:SSZ`, returned timezone-aware."""
+    return datetime.strptime(text, ISO_FORMAT).replace(tzinfo=UTC)
+
+
+def parse_slot(value: object, now: datetime) -> datetime:
+    """The schedule slot of an event `time` field.
+
+    EventBridge sends `2026-11-28T04:00:00Z`; fractional seconds and offsets are accepted
+    and the slot is truncated to the second. `None` (field missing) means `now`, truncated.
+    """
+    if value is None:
+        return to_utc(now).replace(microsecond=0)
+    if not isinstance(value, str) or not value.strip():
+        raise SlotError(f"time: expected an ISO 8601 timestamp string, got {value!r}")
+    text = value.strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        raise SlotError(f"time: not an ISO 8601 timestamp: {value!r}") from None
+    return to_utc(parsed).replace(microsecond=0)
+
+
+def stamp(slot: datetime) -> str:
+    """The slot stamp used in names and group ids (`20261128T040000Z`)."""
+    return to_utc(slot).strftime(STAMP_FORMAT)
+
+
+def backup_name(prefix: str, table: str, slot: datetime) -> str:
+    """`<prefix>-<table>-<stamp>`, shortened deterministically to 255 characters.
+
+    When too long, the table part becomes `<table[:k]>-<first 8 hex of sha256(table)>`
+    with `k` chosen so that the whole name is exactly 255 characters.
+    """
+    slot_stamp = stamp(slot)
+    name = f"{prefix}-{table}-{slot_stamp}"
+    if len(name) <= MAX_NAME:
+        return name
+    digest = hashlib.sha256(table.encode("utf-8")).hexdigest()[:8]
+    keep = MAX_NAME - len(prefix) - len(slot_stamp) - len(digest) - 3
+    return f"{prefix}-{table[:keep]}-{digest}-{slot_stamp}"
+
+
+def table_from_arn(arn: str) -> str | None:
+    """The table name of a DynamoDB table ARN (`arn:aws:dynamodb:r:a:table/name`)."""
+    _, sep, resource = arn.partition(":table/")
+    if not sep or not arn.startswith("arn:"):
+        return None
+    name = resource.split("/", 1)[0]
+    return name if TABLE_RE.fullmatch(name) else None

@@ -1,0 +1,40 @@
+"""The retention decision: which of one table's backups to delete (pure, no AWS)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from dynamodb_backup.model import AVAILABLE, USER, BackupSummary
+from dynamodb_backup.naming import to_utc
+
+
+def is_own(backup: BackupSummary, prefix: str) -> bool:
+    """Created by this module: named `<prefix>-...` and of type USER."""
+    return backup.type == USER and backup.name.startswith(f"{prefix}-")
+
+
+def decide(
+    backups: Iterable[BackupSummary],
+    *,
+    now: datetime,
+    retention_days: int,
+    min_keep: int,
+    prefix: str,
+    run_succeeded: bool,
+) -> list[str]:
+    """ARNs to delete among one table's backups.
+
+    Nothing when this run's backup of the table did not succeed. Otherwise every own
+    AVAILABLE backup created strictly before `now - retention_days`, except the newest
+    `min_keep` own AVAILABLE backups (by creation time, then ARN), which are always kept.
+    """
+    if not run_succeeded:
+        return []
+    candidates = sorted(
+        (b for b in backups if is_own(b, prefix) and b.status == AVAILABLE),
+        key=lambda b: (to_utc(b.created), b.arn),
+        reverse=True,
+    )
+    cutoff = to_utc(now) - timedelta(days=retention_days)
+    return [b.arn for b in candidates[max(min_keep, 0) :] if to_utc(b.created) < cutoff]

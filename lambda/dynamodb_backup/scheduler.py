@@ -1,0 +1,237 @@
+"""The scheduler Lambda: start one backup per selected table and hand them to the monitor."""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+from dynamodb_backup import alerts, clock, logs, metrics, queue
+from dynamodb_backup.aws import (
+    Clients,
+    call_with_retries,
+    error_code,
+    error_message,
+    list_backups,
+)
+from dynamodb_backup.config import SchedulerConfig
+from dynamodb_backup.logs import log_event
+from dynamodb_backup.messages import StartedBackup, outgoing, run_messages
+from dynamodb_backup.model import AVAILABLE, CREATING, Failure
+from dynamodb_backup.naming import backup_name, iso, parse_slot, table_from_arn, to_utc
+from dynamodb_backup.ratelimit import RateLimiter
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_resourcegroupstaggingapi import ResourceGroupsTaggingAPIClient
+
+LOG = logging.getLogger(__name__)
+CREATE_RATE = 48.0
+WORKERS = 8
+EXISTING_LOOKBACK = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class StartResult:
+    table: str
+    backup: StartedBackup | None
+    created_now: bool
+    failure: Failure | None
+
+
+def tagged_tables(
+    tagging: ResourceGroupsTaggingAPIClient,
+    tags: Sequence[tuple[str, str]],
+    *,
+    sleep: Callable[[float], None],
+    rand: Callable[[], float],
+) -> set[str]:
+    """Tables carrying all of `tags` (GetResources, paginated). No tags: no tables."""
+    if not tags:
+        return set()
+    names: set[str] = set()
+    token = ""
+    while True:
+        page = call_with_retries(
+            partial(
+                tagging.get_resources,
+                ResourceTypeFilters=["dynamodb:table"],
+                TagFilters=[{"Key": key, "Values": [value]} for key, value in tags],
+                ResourcesPerPage=100,
+                PaginationToken=token,
+            ),
+            sleep=sleep,
+            rand=rand,
+        )
+        for item in page.get("ResourceTagMappingList", []):
+            name = table_from_arn(item.get("ResourceARN", ""))
+            if name is None:
+                continue
+            carried = {t.get("Key"): t.get("Value") for t in item.get("Tags", [])}
+            if all(carried.get(key) == value for key, value in tags):
+                names.add(name)
+        token = page.get("PaginationToken", "")
+        if not token:
+            return names
+
+
+def existing_backups(
+    dynamodb: DynamoDBClient,
+    prefix: str,
+    slot: datetime,
+    now: datetime,
+    *,
+    sleep: Callable[[float], None],
+    rand: Callable[[], float],
+) -> dict[tuple[str, str], StartedBackup]:
+    """This slot's backups that already exist (CREATING or AVAILABLE), by (table, name)."""
+    lower = min(slot, now) - EXISTING_LOOKBACK
+    found: dict[tuple[str, str], StartedBackup] = {}
+    for summary in list_backups(dynamodb, lower=lower, sleep=sleep, rand=rand):
+        if summary.status not in (AVAILABLE, CREATING):
+            continue
+        if summary.name != backup_name(prefix, summary.table, slot):
+            continue
+        key = (summary.table, summary.name)
+        previous = found.get(key)
+        if previous is None or (summary.created, summary.arn) < (previous.created, previous.arn):
+            found[key] = StartedBackup(summary.table, summary.arn, summary.created)
+    return found
+
+
+def start_backup(
+    dynamodb: DynamoDBClient,
+    table: str,
+    name: str,
+    limiter: RateLimiter,
+    *,
+    sleep: Callable[[float], None],
+    rand: Callable[[], float],
+) -> StartResult:
+    """CreateBackup for one table, throttled and retried; failures are returned, not raised."""
+
+    def create() -> Any:
+        limiter.acquire()
+        return dynamodb.create_backup(TableName=table, BackupName=name)
+
+    try:
+        response = call_with_retries(create, sleep=sleep, rand=rand)
+        details = response["BackupDetails"]
+        backup = StartedBackup(
+            table=table,
+            arn=details["BackupArn"],
+            created=to_utc(details["BackupCreationDateTime"]),
+        )
+    except Exception as exc:
+        reason = f"could not start backup: {error_code(exc)}: {error_message(exc)}"
+        log_event(LOG, logging.ERROR, "backup not started", table=table, reason=reason)
+        return StartResult(table, None, created_now=False, failure=Failure(table, None, reason))
+    log_event(LOG, logging.INFO, "backup started", table=table, arn=backup.arn, name=name)
+    return StartResult(table, backup, created_now=True, failure=None)
+
+
+def run(
+    event: Mapping[str, Any],
+    *,
+    config: SchedulerConfig,
+    clients: Clients,
+    now: Callable[[], datetime] = clock.utc_now,
+    sleep: Callable[[float], None] = time.sleep,
+    rand: Callable[[], float] = random.random,
+    monotonic: Callable[[], float] = time.monotonic,
+    workers: int = WORKERS,
+    create_rate: float = CREATE_RATE,
+) -> dict[str, Any]:
+    """One scheduled run; returns a JSON-serialisable summary."""
+    common = config.common
+    started_at = now()
+    raw_time = event.get("time") if isinstance(event, Mapping) else None
+    slot = parse_slot(raw_time, started_at)
+    if raw_time is None:
+        log_event(
+            LOG, logging.WARNING, "event has no time; using the invocation time", slot=iso(slot)
+        )
+
+    tables = set(config.table_names)
+    tables |= tagged_tables(clients.tagging, config.table_tags, sleep=sleep, rand=rand)
+    selected = sorted(tables)
+    log_event(LOG, logging.INFO, "tables selected", slot=iso(slot), count=len(selected))
+
+    results: list[StartResult] = []
+    if selected:
+        dynamodb = clients.dynamodb
+        present = existing_backups(
+            dynamodb, common.prefix, slot, started_at, sleep=sleep, rand=rand
+        )
+        to_create: list[tuple[str, str]] = []
+        for table in selected:
+            name = backup_name(common.prefix, table, slot)
+            if (table, name) in present:
+                results.append(StartResult(table, present[(table, name)], False, None))
+                log_event(LOG, logging.INFO, "backup already present", table=table, name=name)
+            else:
+                to_create.append((table, name))
+        limiter = RateLimiter(create_rate, burst=1, clock=monotonic, sleep=sleep)
+        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+            results.extend(
+                pool.map(
+                    lambda item: start_backup(
+                        dynamodb, item[0], item[1], limiter, sleep=sleep, rand=rand
+                    ),
+                    to_create,
+                )
+            )
+
+    started = [r.backup for r in results if r.backup is not None]
+    failures = sorted((r.failure for r in results if r.failure is not None), key=lambda f: f.table)
+    created = sum(1 for r in results if r.created_now)
+
+    outgoing_messages = [outgoing(m) for m in run_messages(common.prefix, slot, started)]
+    if outgoing_messages:
+        queue.send(clients.sqs, common.queue_url, outgoing_messages, sleep=sleep, rand=rand)
+    if failures:
+        alerts.publish(
+            clients.sns,
+            common.topic_arn,
+            iso(slot),
+            common.prefix,
+            failures,
+            sleep=sleep,
+            rand=rand,
+        )
+    metrics.emit(
+        metrics.emf_line(
+            common.metrics_namespace,
+            common.prefix,
+            {
+                "TablesSelected": len(selected),
+                "BackupsStarted": created,
+                "BackupsFailed": len(failures),
+            },
+            started_at,
+        )
+    )
+    summary = {
+        "slot": iso(slot),
+        "selected": len(selected),
+        "started": created,
+        "already_present": len(started) - created,
+        "failed": len(failures),
+        "messages": len(outgoing_messages),
+    }
+    log_event(LOG, logging.INFO, "run finished", **summary)
+    return summary
+
+
+def handler(event: Mapping[str, Any], context: object) -> dict[str, Any]:  # noqa: ARG001
+    """Lambda entry point (EventBridge scheduled event)."""
+    config = SchedulerConfig.from_env(os.environ)
+    logs.setup(config.common.log_level)
+    return run(event, config=config, clients=Clients())
