@@ -1,0 +1,258 @@
+"""Check resource, data and provider blocks against a provider schema snapshot.
+
+Every block type must exist in the provider, every argument and nested block (recursively,
+through ``dynamic`` blocks) must exist in its schema, every required argument and required
+nested block must be set, and a block the provider allows once must not appear twice.
+Meta-arguments (``count``, ``for_each``, ``depends_on``, ``provider``, ``lifecycle``, ...)
+are Terraform's, not the provider's, and are checked against Terraform's own lists.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tools.schema.hcl import Block, Module, Problem
+
+SCHEMA_DIR = Path(__file__).resolve().parents[2] / "tests" / "tfstatic" / "schema"
+
+META_ARGUMENTS = {
+    "resource": frozenset({"count", "for_each", "depends_on", "provider"}),
+    "data": frozenset({"count", "for_each", "depends_on", "provider"}),
+}
+META_BLOCKS = {
+    "resource": frozenset({"lifecycle", "provisioner", "connection"}),
+    "data": frozenset({"lifecycle"}),
+}
+LIFECYCLE_ARGUMENTS = {
+    "resource": frozenset(
+        {"create_before_destroy", "prevent_destroy", "ignore_changes", "replace_triggered_by"}
+    ),
+    "data": frozenset(),
+}
+LIFECYCLE_BLOCKS = frozenset({"precondition", "postcondition"})
+CONDITION_ARGUMENTS = frozenset({"condition", "error_message"})
+DYNAMIC_ARGUMENTS = frozenset({"for_each", "iterator", "labels"})
+
+# Terraform's built-in provider has no PyPI package; its one resource is small enough to state.
+BUILTIN: dict[str, Any] = {
+    "provider": "terraform",
+    "provider_version": "builtin",
+    "all_types": {"resource": ["terraform_data"], "data": []},
+    "provider_config": {"arguments": {}, "blocks": {}},
+    "resource": {
+        "terraform_data": {
+            "arguments": {"input": {"required": False}, "triggers_replace": {"required": False}},
+            "blocks": {},
+        }
+    },
+    "data": {},
+}
+
+Schema = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ProviderSchemas:
+    """One snapshot per provider name (``aws``, ``archive``, ``terraform``)."""
+
+    by_provider: dict[str, Schema]
+
+    @classmethod
+    def load(cls, *names: str, directory: Path = SCHEMA_DIR) -> ProviderSchemas:
+        by_provider: dict[str, Schema] = {"terraform": BUILTIN}
+        for name in names:
+            snapshot: Schema = json.loads((directory / f"{name}.json").read_text("utf-8"))
+            by_provider[snapshot["provider"]] = snapshot
+        return cls(by_provider)
+
+    def label(self) -> str:
+        return ", ".join(
+            f"{name} {s['provider_version']}"
+            for name, s in sorted(self.by_provider.items())
+            if name != "terraform"
+        )
+
+    def all_resource_types(self) -> set[str]:
+        return {t for s in self.by_provider.values() for t in s["all_types"]["resource"]}
+
+
+def provider_of(type_name: str) -> str:
+    """``aws_lambda_function`` -> ``aws`` (Terraform's implied provider: the first word)."""
+    return type_name.split("_", 1)[0]
+
+
+def _suggest(name: str, candidates: list[str]) -> str:
+    close = difflib.get_close_matches(name, candidates, n=1)
+    return f" (did you mean `{close[0]}`?)" if close else ""
+
+
+class _Checker:
+    def __init__(self, schemas: ProviderSchemas) -> None:
+        self.schemas = schemas
+        self.problems: list[Problem] = []
+
+    def problem(self, block: Block, line: int, message: str) -> None:
+        self.problems.append(Problem(str(block.file), line, f"{message} [{self.schemas.label()}]"))
+
+    def top_level(self, block: Block) -> None:
+        if block.type == "provider" and block.labels:
+            schema = self.schemas.by_provider.get(block.labels[0])
+            if schema is None:
+                self.problem(
+                    block, block.line, f"no schema snapshot for provider {block.labels[0]}"
+                )
+                return
+            body = {
+                "arguments": {
+                    "alias": {"required": False},
+                    **schema["provider_config"]["arguments"],
+                },
+                "blocks": schema["provider_config"]["blocks"],
+            }
+            self.body(block, body, f'provider "{block.labels[0]}"', kind=None)
+            return
+        if block.type not in ("resource", "data"):
+            return
+        kind = block.type
+        if len(block.labels) != 2:
+            self.problem(block, block.line, f"{kind} block needs a type and a name label")
+            return
+        type_name, name = block.labels
+        where = f"{'data.' if kind == 'data' else ''}{type_name}.{name}"
+        schema = self.schemas.by_provider.get(provider_of(type_name))
+        if schema is None:
+            self.problem(
+                block,
+                block.line,
+                f"{where}: no schema snapshot for provider `{provider_of(type_name)}` "
+                "(add it to tools/schema/snapshot.py)",
+            )
+            return
+        if type_name not in schema[kind]:
+            if type_name in schema["all_types"][kind]:
+                message = "is not in the schema snapshot: run tools/schema/snapshot.py"
+            else:
+                word = "resource type" if kind == "resource" else "data source"
+                hint = _suggest(type_name, schema["all_types"][kind])
+                message = f"is not a {word} of provider {provider_of(type_name)}{hint}"
+            self.problem(block, block.line, f"{where}: `{type_name}` {message}")
+            return
+        self.body(block, schema[kind][type_name], where, kind=kind)
+
+    def lifecycle(self, block: Block, where: str, kind: str) -> None:
+        for attr in block.attributes.values():
+            if attr.name not in LIFECYCLE_ARGUMENTS[kind]:
+                self.problem(
+                    block, attr.line, f"{where}: `{attr.name}` is not a lifecycle argument"
+                )
+        for child in block.blocks:
+            if child.type not in LIFECYCLE_BLOCKS:
+                self.problem(block, child.line, f"{where}: `{child.type}` is not a lifecycle block")
+                continue
+            for attr in child.attributes.values():
+                if attr.name not in CONDITION_ARGUMENTS:
+                    self.problem(
+                        child, attr.line, f"{where}: unknown `{attr.name}` in {child.type}"
+                    )
+            missing = CONDITION_ARGUMENTS - set(child.attributes)
+            for name in sorted(missing):
+                self.problem(child, child.line, f"{where}: {child.type} needs `{name}`")
+
+    def dynamic(self, block: Block, schema: Schema, where: str) -> str | None:
+        """Check one ``dynamic "x"`` block; returns the block type it generates."""
+        if len(block.labels) != 1:
+            self.problem(block, block.line, f"{where}: a dynamic block needs one label")
+            return None
+        name = block.labels[0]
+        nested = schema["blocks"].get(name)
+        if nested is None:
+            if name in schema["arguments"]:
+                message = f"`{name}` is an argument; a dynamic block can only generate blocks"
+            else:
+                message = f"dynamic `{name}`: no such block" + _suggest(
+                    name, list(schema["blocks"])
+                )
+            self.problem(block, block.line, f"{where}: {message}")
+            return None
+        for attr in block.attributes.values():
+            if attr.name not in DYNAMIC_ARGUMENTS:
+                self.problem(
+                    block, attr.line, f"{where}.{name}: `{attr.name}` not allowed in dynamic"
+                )
+        if "for_each" not in block.attributes:
+            self.problem(block, block.line, f"{where}: dynamic `{name}` needs `for_each`")
+        contents = block.children("content")
+        for other in block.blocks:
+            if other.type != "content":
+                self.problem(other, other.line, f"{where}.{name}: `{other.type}` not allowed here")
+        if len(contents) != 1:
+            self.problem(block, block.line, f"{where}: dynamic `{name}` needs one `content` block")
+        for content in contents:
+            self.body(content, nested, f"{where}.{name}", kind=None)
+        return name
+
+    def body(self, block: Block, schema: Schema, where: str, kind: str | None) -> None:
+        self.arguments(block, schema, where, kind)
+        seen, generated = self.nested(block, schema, where, kind)
+        for name, spec in schema["arguments"].items():
+            if spec["required"] and name not in block.attributes:
+                self.problem(block, block.line, f"{where}: missing required argument `{name}`")
+        for name, spec in schema["blocks"].items():
+            if spec["required"] and not seen[name] and name not in generated:
+                self.problem(block, block.line, f"{where}: missing required block `{name}`")
+            if spec.get("max_items") == 1 and seen[name] > 1:
+                self.problem(block, block.line, f"{where}: at most one `{name}` block allowed")
+
+    def arguments(self, block: Block, schema: Schema, where: str, kind: str | None) -> None:
+        arguments: dict[str, Any] = schema["arguments"]
+        blocks: dict[str, Any] = schema["blocks"]
+        meta = META_ARGUMENTS[kind] if kind else frozenset()
+        for attr in block.attributes.values():
+            if attr.name in arguments or attr.name in meta:
+                continue
+            if attr.name in blocks:
+                message = f"`{attr.name}` is a block: write `{attr.name} {{ ... }}`"
+            else:
+                hint = _suggest(attr.name, [*arguments, *blocks])
+                message = f"unknown argument `{attr.name}`{hint}"
+            self.problem(block, attr.line, f"{where}: {message}")
+
+    def nested(
+        self, block: Block, schema: Schema, where: str, kind: str | None
+    ) -> tuple[Counter[str], set[str]]:
+        """Check the nested blocks; returns how often each static one appears and the types
+        that ``dynamic`` blocks generate."""
+        arguments: dict[str, Any] = schema["arguments"]
+        blocks: dict[str, Schema] = schema["blocks"]
+        meta = META_BLOCKS[kind] if kind else frozenset()
+        seen: Counter[str] = Counter()
+        generated: set[str] = set()
+        for child in block.blocks:
+            if kind and child.type in meta:
+                if child.type == "lifecycle":
+                    self.lifecycle(child, where, kind)
+            elif child.type == "dynamic":
+                made = self.dynamic(child, schema, where)
+                generated.update([made] if made else [])
+            elif child.type in blocks:
+                seen[child.type] += 1
+                self.body(child, blocks[child.type], f"{where}.{child.type}", kind=None)
+            elif child.type in arguments:
+                message = f"`{child.type}` is an argument: write `{child.type} = ...`"
+                self.problem(child, child.line, f"{where}: {message}")
+            else:
+                hint = _suggest(child.type, [*blocks, *arguments])
+                self.problem(child, child.line, f"{where}: unknown block `{child.type}`{hint}")
+        return seen, generated
+
+
+def check_module(module: Module, schemas: ProviderSchemas) -> list[Problem]:
+    checker = _Checker(schemas)
+    for block in module.blocks:
+        checker.top_level(block)
+    return sorted(checker.problems)

