@@ -1,0 +1,133 @@
+"""`python -m localrun demo [--json] [--days 7] [--retention-days 3]`.
+
+A week of daily backup cycles against moto's server on 127.0.0.1 (no AWS account), then
+one bad day on which a listed table has been deleted. Prints per day what was backed up,
+what retention deleted and what was alerted, then a per-table summary; exits 1 when the
+cycle misbehaved (a missing backup, a wrong retention decision, a missing alert).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from localrun.clock import VirtualClock, install, iso_z
+from localrun.cycle import LocalDeployment, Settings
+from localrun.report import day_data, format_day, format_summary, table_summary
+from localrun.server import LocalAws
+
+START = datetime(2026, 11, 1, tzinfo=UTC)
+NAMED_TABLES = ("orders", "customers", "inventory")
+TAGGED_TABLE = "audit-log"
+SLOW_TABLE = "inventory"  # its backups take 7 minutes: the monitor re-enqueues them once
+BAD_DAY_TABLE = "customers"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m localrun")
+    sub = parser.add_subparsers(dest="command", required=True)
+    demo = sub.add_parser("demo", help="a week of daily cycles, then one bad day")
+    demo.add_argument("--json", action="store_true", help="print the report as JSON")
+    demo.add_argument("--days", type=int, default=7, help="good days before the bad one")
+    demo.add_argument("--retention-days", type=int, default=3)
+    demo.add_argument("--hour", type=int, default=3, help="schedule slot, hour of day UTC")
+    return parser
+
+
+def run_demo(
+    clock: VirtualClock,
+    days: int,
+    retention_days: int,
+    hour: int,
+    emit: Callable[[dict[str, Any]], None] = lambda _day: None,
+) -> dict[str, Any]:
+    """The demo's cycles on `clock` (installed by the caller); returns the report."""
+    settings = Settings(
+        table_names=NAMED_TABLES,
+        table_tags={"backup": "daily"},
+        retention_days=retention_days,
+        log_level="WARNING",
+    )
+    with LocalAws() as aws:
+        deployment = LocalDeployment(
+            aws, clock, settings, backup_duration=lambda t: 420.0 if t == SLOW_TABLE else 90.0
+        )
+        deployment.create_tables(NAMED_TABLES, items=5)
+        deployment.create_tables([TAGGED_TABLE], items=5, tags={"backup": "daily"})
+        deployment.create_tables(["scratch"], items=1, tags={"backup": "never"})
+        deployment.add_backup("orders", "before-migration", START - timedelta(days=30))
+        reports: list[dict[str, Any]] = []
+        for number in range(1, days + 2):
+            slot = START + timedelta(days=number - 1, hours=hour)
+            note = ""
+            if number == days + 1:
+                clock.move_to(slot - timedelta(hours=1))
+                deployment.delete_table(BAD_DAY_TABLE)
+                note = f"bad day: table {BAD_DAY_TABLE} was deleted"
+            day = deployment.run_day(slot)
+            data = day_data(number, day, note)
+            if number == days + 1 and not any(BAD_DAY_TABLE in a.message for a in day.alerts):
+                data["problems"].append(f"no alert names the deleted table {BAD_DAY_TABLE}")
+            reports.append(data)
+            emit(data)
+        now = clock.now()
+        summary = table_summary(deployment.backups(), settings.prefix, now)
+        problems = _summary_problems(summary, retention_days)
+        return {
+            "ok": not problems and not any(d["problems"] for d in reports),
+            "days": reports,
+            "summary": summary,
+            "summary_problems": problems,
+            "finished": iso_z(now),
+        }
+
+
+def _summary_problems(summary: list[dict[str, Any]], retention_days: int) -> list[str]:
+    problems = []
+    for row in summary:
+        if row["table"] == "scratch":
+            if row["kept"]:
+                problems.append("scratch (not selected) has backups")
+            continue
+        if row["kept"] != retention_days:
+            problems.append(
+                f"{row['table']}: {row['kept']} backups kept, expected {retention_days}"
+            )
+    orders = next((r for r in summary if r["table"] == "orders"), None)
+    if orders is None or orders["other_backups"] != 1:
+        problems.append("orders: the manual backup 'before-migration' was not kept")
+    return problems
+
+
+def _print_day(data: dict[str, Any]) -> None:
+    print(format_day(data), end="\n\n", flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    clock = VirtualClock(START)
+    with install(clock):
+        result = run_demo(
+            clock,
+            args.days,
+            args.retention_days,
+            args.hour,
+            emit=(lambda _day: None) if args.json else _print_day,
+        )
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        print(format_summary(result["summary"], result["finished"]))
+        for problem in result["summary_problems"]:
+            print(f"  PROBLEM: {problem}")
+        verdict = "ok" if result["ok"] else "FAILED: the cycle misbehaved (see PROBLEMS above)"
+        print(f"\nmake demo: {verdict}")
+    return 0 if result["ok"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
