@@ -58,7 +58,7 @@ def format_alerts(
     size = 0
     header_room = 200
     for entry in entries:
-        entry_size = len(entry.encode("utf-8"))
+        entry_size = len(entry.encode("utf-8")) + 1  # the blank line joining entries
         if groups[-1] and size + entry_size + header_room > max_bytes:
             groups.append([])
             size = 0

@@ -51,6 +51,13 @@ class Clients:
         self._lock = threading.Lock()
         self._clients: dict[str, Any] = {}
 
+    @classmethod
+    def of(cls, **clients: Any) -> Clients:
+        """Clients with some services given (stubbed in tests); the rest still lazy."""
+        made = cls()
+        made._clients.update(clients)
+        return made
+
     def _client(self, service: str) -> Any:
         with self._lock:
             if service not in self._clients:

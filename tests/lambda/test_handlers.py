@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import boto3
 import pytest
+from freezegun import freeze_time
 from moto import mock_aws
 from moto.dynamodb.models import dynamodb_backends
 from moto.sns.models import sns_backends
 
 from dynamodb_backup import monitor, scheduler
+from dynamodb_backup.alerts import AlertPublishError
 from dynamodb_backup.aws import Clients
-from dynamodb_backup.config import MonitorConfig, SchedulerConfig
+from dynamodb_backup.config import ConfigError, MonitorConfig, SchedulerConfig
+from dynamodb_backup.naming import SlotError, backup_name
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -27,6 +31,8 @@ REGION = "eu-west-1"
 ACCOUNT = "123456789012"
 SLOT = "2026-11-28T04:00:00Z"
 SLOT_DT = datetime(2026, 11, 28, 4, 0, tzinfo=UTC)
+# one session for the whole module: loading botocore models per call would dominate the run
+SESSION = boto3.session.Session()
 
 
 def no_sleep(_seconds: float) -> None:
@@ -77,7 +83,7 @@ class World:
         return scheduler.run(
             scheduled_event(time),
             config=SchedulerConfig.from_env(os.environ),
-            clients=Clients(),
+            clients=Clients(SESSION),
             sleep=no_sleep,
             **kwargs,
         )
@@ -120,7 +126,7 @@ class World:
         return monitor.run(
             {"Records": list(records)},
             config=MonitorConfig.from_env(os.environ),
-            clients=Clients(),
+            clients=Clients(SESSION),
             **kwargs,
         )
 
@@ -241,3 +247,438 @@ def test_handlers_read_the_environment(world: World) -> None:
     assert subject == f"DynamoDB backup: 1 failure(s) in run {SLOT}"
     assert "table: ghost" in body
     assert "could not start backup: TableNotFoundException" in body
+
+
+def test_a_missing_table_fails_alone_and_is_alerted(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    world.table("orders")
+    world.table("users")
+    world.env(TABLE_NAMES='["orders", "ghost", "users"]')
+
+    summary = world.schedule()
+
+    assert (summary["started"], summary["failed"]) == (2, 1)
+    assert world.backup_names("orders")
+    assert world.backup_names("users")
+    [(subject, body)] = world.alerts()
+    assert subject == f"DynamoDB backup: 1 failure(s) in run {SLOT}"
+    assert "- table: ghost\n  backup: -\n  reason: could not start backup: TableNotFound" in body
+    [doc] = emf(capsys.readouterr().out)
+    assert (doc["BackupsStarted"], doc["BackupsFailed"], doc["TablesSelected"]) == (2, 1, 3)
+    bodies = [json.loads(r["body"]) for r in world.drain()]
+    assert [b["table"] for b in bodies[0]["backups"]] == ["orders", "users"]
+
+
+def test_second_invocation_for_the_same_slot_creates_nothing(world: World) -> None:
+    world.table("orders")
+    world.table("users")
+    world.env(TABLE_NAMES='["orders", "users"]')
+    first = world.schedule()
+
+    second = world.schedule()
+
+    assert first["started"] == 2
+    assert (second["started"], second["already_present"], second["failed"]) == (0, 2, 0)
+    assert len(world.backups()) == 2
+    # the same bodies again: FIFO deduplication keeps one copy of each message
+    records = world.drain()
+    assert [json.loads(r["body"])["kind"] for r in records] == ["chunk", "finalize"]
+
+
+def test_a_new_slot_makes_a_new_backup(world: World) -> None:
+    world.table("orders")
+    world.env(TABLE_NAMES='["orders"]')
+    world.schedule()
+    world.schedule("2026-11-29T04:00:00Z")
+    assert world.backup_names("orders") == [
+        "scheduled-orders-20261128T040000Z",
+        "scheduled-orders-20261129T040000Z",
+    ]
+
+
+def test_long_table_names_get_valid_deterministic_names(world: World) -> None:
+    long_name = "t" * 250
+    world.table(long_name)
+    world.env(TABLE_NAMES=json.dumps([long_name]), BACKUP_NAME_PREFIX="nightly")
+
+    world.schedule()
+    again = world.schedule()
+
+    [name] = world.backup_names(long_name)
+    assert len(name) == 255
+    assert name == backup_name("nightly", long_name, SLOT_DT)
+    assert name.startswith("nightly-ttt")
+    assert name.endswith("-20261128T040000Z")
+    assert again["already_present"] == 1
+
+
+def test_many_tables_are_chunked_and_all_succeed(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    names = [f"table-{i:03d}" for i in range(230)]
+    for name in names:
+        world.table(name)
+    world.env(TABLE_NAMES=json.dumps(names))
+
+    summary = world.schedule()
+    records = world.drain()
+
+    assert summary["messages"] == 4
+    bodies = [json.loads(r["body"]) for r in records]
+    assert [(b["kind"], len(b.get("backups", []))) for b in bodies] == [
+        ("chunk", 100),
+        ("chunk", 100),
+        ("chunk", 30),
+        ("finalize", 0),
+    ]
+    assert bodies[-1]["tables"] == 230
+    groups = [r["attributes"]["MessageGroupId"] for r in records]
+    assert groups == [
+        "scheduled-20261128T040000Z-c00000",
+        "scheduled-20261128T040000Z-c00001",
+        "scheduled-20261128T040000Z-c00002",
+        "scheduled-20261128T040000Z-final",
+    ]
+    dedup = [r["attributes"]["MessageDeduplicationId"] for r in records]
+    assert dedup == [hashlib.sha256(r["body"].encode()).hexdigest() for r in records]
+    capsys.readouterr()
+    assert world.monitor(records) == {"batchItemFailures": []}
+    [doc] = emf(capsys.readouterr().out)
+    assert doc["BackupsSucceeded"] == 230
+    assert doc["BackupsFailed"] == 0
+
+
+def test_nothing_selected_is_a_quiet_run(world: World, capsys: pytest.CaptureFixture[str]) -> None:
+    world.env(TABLE_NAMES="[]", TABLE_TAGS='{"backup": "daily"}')
+    summary = world.schedule()
+    assert summary == {
+        "slot": SLOT,
+        "selected": 0,
+        "started": 0,
+        "already_present": 0,
+        "failed": 0,
+        "messages": 0,
+    }
+    assert world.drain() == []
+    [doc] = emf(capsys.readouterr().out)
+    assert (doc["TablesSelected"], doc["BackupsStarted"], doc["BackupsFailed"]) == (0, 0, 0)
+
+
+def test_an_event_without_time_uses_the_invocation_time(world: World) -> None:
+    world.table("orders")
+    world.env(TABLE_NAMES='["orders"]')
+    with freeze_time("2026-11-28T04:00:02.5Z"):
+        summary = world.schedule(time=None)
+    assert summary["slot"] == "2026-11-28T04:00:02Z"
+    assert world.backup_names("orders") == ["scheduled-orders-20261128T040002Z"]
+
+
+def test_an_unreadable_time_fails_naming_time(world: World) -> None:
+    world.env(TABLE_NAMES='["orders"]')
+    with pytest.raises(SlotError, match=r"^time: "):
+        world.schedule(time="tomorrow-ish")
+
+
+def test_a_bad_variable_fails_the_handler_naming_it(world: World) -> None:
+    world.env(TABLE_NAMES="orders,users")
+    with pytest.raises(ConfigError, match=r"^TABLE_NAMES: "):
+        scheduler.handler(scheduled_event(), None)
+    world.env(RETENTION_DAYS="a week")
+    with pytest.raises(ConfigError, match=r"^RETENTION_DAYS: "):
+        monitor.handler({"Records": []}, None)
+
+
+def test_scheduler_raises_when_the_alert_cannot_be_published(world: World) -> None:
+    world.table("orders")
+    world.env(
+        TABLE_NAMES='["orders", "ghost"]',
+        ALERT_TOPIC_ARN="arn:aws:sns:eu-west-1:123456789012:deleted-topic",
+    )
+    with pytest.raises(AlertPublishError):
+        world.schedule()
+    # the started backup still reached the monitor before the alert failed
+    assert [json.loads(r["body"])["kind"] for r in world.drain()] == ["chunk", "finalize"]
+
+
+# --- monitor: statuses ------------------------------------------------------------------
+
+
+def _only_backup(world: World, table: str) -> Any:
+    [backup] = [b for b in world.backups().values() if b.table.name == table]
+    return backup
+
+
+def test_a_deleted_backup_is_a_failure_with_table_arn_and_reason(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    world.table("orders")
+    world.table("users")
+    world.env(TABLE_NAMES='["orders", "users"]')
+    world.schedule()
+    backup = _only_backup(world, "orders")
+    backup.status = "DELETED"
+    capsys.readouterr()
+
+    world.cycle()
+
+    [(subject, body)] = world.alerts()
+    assert subject == f"DynamoDB backup: 1 failure(s) in run {SLOT}"
+    assert (
+        f"- table: orders\n  backup: {backup.arn}\n"
+        "  reason: backup status DELETED while waiting for AVAILABLE\n"
+    ) in body
+    docs = emf(capsys.readouterr().out)
+    assert docs[0]["BackupsFailed"] == 1
+    assert docs[0]["BackupsSucceeded"] == 1
+
+
+def test_a_vanished_backup_is_not_found(world: World) -> None:
+    world.table("orders")
+    world.env(TABLE_NAMES='["orders"]')
+    world.schedule()
+    backup = _only_backup(world, "orders")
+    del world.backups()[backup.arn]
+
+    world.cycle()
+
+    [(_, body)] = world.alerts()
+    assert f"backup: {backup.arn}\n  reason: backup not found" in body
+
+
+def test_creating_backups_are_re_enqueued_with_a_fresh_dedup_id(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    world.table("orders")
+    world.table("users")
+    world.env(TABLE_NAMES='["orders", "users"]')
+    world.schedule()
+    slow = _only_backup(world, "users")
+    slow.status = "CREATING"
+    chunk, final = world.drain()
+    capsys.readouterr()
+
+    assert world.monitor([chunk], now=SLOT_DT + timedelta(minutes=5)) == {"batchItemFailures": []}
+
+    [again] = world.drain()
+    body = json.loads(again["body"])
+    assert body["attempt"] == 1
+    assert body["backups"] == [{"table": "users", "arn": slow.arn}]
+    assert body["window"] == json.loads(chunk["body"])["window"]
+    assert again["attributes"]["MessageGroupId"] == chunk["attributes"]["MessageGroupId"]
+    assert again["attributes"]["MessageDeduplicationId"] not in {
+        chunk["attributes"]["MessageDeduplicationId"],
+        final["attributes"]["MessageDeduplicationId"],
+    }
+    [doc] = emf(capsys.readouterr().out)
+    assert (doc["BackupsSucceeded"], doc["BackupsPending"], doc["BackupsFailed"]) == (1, 1, 0)
+
+    slow.status = "AVAILABLE"
+    world.monitor([again], now=SLOT_DT + timedelta(minutes=10))
+    assert world.drain() == []
+    [doc] = emf(capsys.readouterr().out)
+    assert (doc["BackupsSucceeded"], doc["BackupsPending"]) == (1, 0)
+    assert world.alerts() == []
+
+
+def test_still_creating_after_max_wait_is_a_timeout(world: World) -> None:
+    world.table("orders")
+    world.env(TABLE_NAMES='["orders"]', MAX_WAIT_MINUTES="60")
+    with freeze_time(SLOT):
+        world.schedule()
+    backup = _only_backup(world, "orders")
+    backup.status = "CREATING"
+    chunk, final = world.drain()
+
+    world.monitor([chunk, final], now=SLOT_DT + timedelta(minutes=59))
+    assert [json.loads(r["body"])["attempt"] for r in world.drain()] == [1, 1]
+    assert world.alerts() == []
+
+    world.monitor([chunk, final], now=SLOT_DT + timedelta(minutes=61))
+
+    assert world.drain() == []
+    [(_, body)] = world.alerts()
+    assert f"backup: {backup.arn}" in body
+    assert "reason: timed out: still CREATING 61 minutes after the run started" in body
+    assert "(MAX_WAIT_MINUTES=60)" in body
+    assert world.backup_names("orders") == ["scheduled-orders-20261128T040000Z"]
+
+
+def test_a_late_invocation_waits_from_its_own_start_not_the_slot(world: World) -> None:
+    world.table("orders")
+    world.env(TABLE_NAMES='["orders"]', MAX_WAIT_MINUTES="60")
+    with freeze_time(SLOT_DT + timedelta(hours=3)):  # Lambda retried the event late
+        world.schedule()
+    _only_backup(world, "orders").status = "CREATING"
+    chunk, _ = world.drain()
+
+    world.monitor([chunk], now=SLOT_DT + timedelta(hours=3, minutes=30))
+
+    assert world.alerts() == []
+    assert json.loads(world.drain()[0]["body"])["attempt"] == 1
+
+
+# --- monitor: retention -----------------------------------------------------------------
+
+
+def _history(world: World, table: str, days: Sequence[int], prefix: str = "scheduled") -> None:
+    """Backups of earlier daily runs, created `days` days before the slot (freezegun)."""
+    for day in days:
+        moment = SLOT_DT - timedelta(days=day)
+        with freeze_time(moment):
+            world.ddb.create_backup(TableName=table, BackupName=backup_name(prefix, table, moment))
+
+
+def _run_cycle(world: World, minutes_after: int = 10) -> None:
+    with freeze_time(SLOT_DT + timedelta(seconds=1)):
+        world.schedule()
+    world.cycle(now=SLOT_DT + timedelta(minutes=minutes_after))
+
+
+def test_retention_deletes_only_own_backups_past_the_window(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    world.table("orders")
+    world.table("users")
+    world.env(TABLE_NAMES='["orders", "users"]', RETENTION_DAYS="3")
+    _history(world, "orders", [1, 2, 3, 4, 5, 6])
+    _history(world, "users", [10])
+    with freeze_time(SLOT_DT - timedelta(days=30)):
+        world.ddb.create_backup(TableName="orders", BackupName="manual-before-migration")
+        world.ddb.create_backup(TableName="orders", BackupName="scheduledx-orders-old")
+        system = world.ddb.create_backup(TableName="orders", BackupName="scheduled-orders-system")[
+            "BackupDetails"
+        ]["BackupArn"]
+        aws_backup = world.ddb.create_backup(
+            TableName="orders", BackupName="scheduled-orders-awsbackup"
+        )["BackupDetails"]["BackupArn"]
+    world.backups()[system].type = "SYSTEM"
+    world.backups()[aws_backup].type = "AWS_BACKUP"
+    capsys.readouterr()
+
+    _run_cycle(world)
+
+    assert world.backup_names("orders") == [
+        "manual-before-migration",
+        "scheduled-orders-20261126T040000Z",  # 2 days old: inside RETENTION_DAYS
+        "scheduled-orders-20261127T040000Z",
+        "scheduled-orders-20261128T040000Z",
+        "scheduled-orders-awsbackup",
+        "scheduled-orders-system",
+        "scheduledx-orders-old",
+    ]
+    assert world.backup_names("users") == ["scheduled-users-20261128T040000Z"]
+    deleted = sum(doc.get("BackupsDeleted", 0) for doc in emf(capsys.readouterr().out))
+    assert deleted == 5
+    assert world.alerts() == []
+
+
+def test_min_backups_to_keep_keeps_the_newest_available(world: World) -> None:
+    world.table("orders")
+    world.env(TABLE_NAMES='["orders"]', RETENTION_DAYS="0", MIN_BACKUPS_TO_KEEP="3")
+    _history(world, "orders", [1, 2, 3, 4])
+    broken = next(b for b in world.backups().values() if b.name.endswith("20261127T040000Z"))
+    broken.status = "CREATING"  # not AVAILABLE: does not count towards the newest 3
+
+    _run_cycle(world)
+
+    assert world.backup_names("orders") == [
+        "scheduled-orders-20261125T040000Z",
+        "scheduled-orders-20261126T040000Z",
+        "scheduled-orders-20261127T040000Z",  # CREATING: neither counted nor deleted
+        "scheduled-orders-20261128T040000Z",
+    ]
+
+
+def test_a_failed_run_keeps_every_backup_of_that_table(world: World) -> None:
+    world.table("orders")
+    world.table("users")
+    world.env(TABLE_NAMES='["orders", "users"]', RETENTION_DAYS="1")
+    _history(world, "orders", [5, 6, 7])
+    _history(world, "users", [5, 6, 7])
+    with freeze_time(SLOT_DT + timedelta(seconds=1)):
+        world.schedule()
+    _only_backup_of_run(world, "orders").status = "DELETED"
+
+    world.cycle(now=SLOT_DT + timedelta(minutes=10))
+
+    assert len(world.backup_names("orders")) == 4
+    assert world.backup_names("users") == ["scheduled-users-20261128T040000Z"]
+    [(_, body)] = world.alerts()
+    assert "table: orders" in body
+
+
+def _only_backup_of_run(world: World, table: str) -> Any:
+    name = backup_name("scheduled", table, SLOT_DT)
+    [backup] = [b for b in world.backups().values() if b.name == name]
+    return backup
+
+
+def test_the_finalizer_waits_for_creating_backups(world: World) -> None:
+    world.table("orders")
+    world.env(TABLE_NAMES='["orders"]', RETENTION_DAYS="1")
+    _history(world, "orders", [3])
+    with freeze_time(SLOT_DT + timedelta(seconds=1)):
+        world.schedule()
+    run_backup = _only_backup_of_run(world, "orders")
+    run_backup.status = "CREATING"
+    records = world.drain()
+    final = records[-1]
+
+    world.monitor([final], now=SLOT_DT + timedelta(minutes=5))
+
+    [again] = world.drain()
+    assert json.loads(again["body"])["kind"] == "finalize"
+    assert json.loads(again["body"])["attempt"] == 1
+    assert (
+        again["attributes"]["MessageDeduplicationId"]
+        != final["attributes"]["MessageDeduplicationId"]
+    )
+    assert len(world.backup_names("orders")) == 2
+
+    run_backup.status = "AVAILABLE"
+    world.monitor([again], now=SLOT_DT + timedelta(minutes=10))
+    world.cycle(now=SLOT_DT + timedelta(minutes=15))
+
+    assert world.backup_names("orders") == ["scheduled-orders-20261128T040000Z"]
+
+
+def test_the_finalizer_gives_up_waiting_after_max_wait_and_keeps_that_table(world: World) -> None:
+    world.table("orders")
+    world.table("users")
+    world.env(TABLE_NAMES='["orders", "users"]', RETENTION_DAYS="1", MAX_WAIT_MINUTES="30")
+    _history(world, "orders", [3])
+    _history(world, "users", [3])
+    with freeze_time(SLOT_DT + timedelta(seconds=1)):
+        world.schedule()
+    _only_backup_of_run(world, "orders").status = "CREATING"
+    final = world.drain()[-1]
+
+    world.monitor([final], now=SLOT_DT + timedelta(minutes=31))
+    world.cycle(now=SLOT_DT + timedelta(minutes=35))
+
+    assert len(world.backup_names("orders")) == 2
+    assert world.backup_names("users") == ["scheduled-users-20261128T040000Z"]
+
+
+def test_delete_messages_tolerate_already_deleted_backups(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    world.table("orders")
+    world.env(TABLE_NAMES='["orders"]', RETENTION_DAYS="1")
+    _history(world, "orders", [3, 4])
+    with freeze_time(SLOT_DT + timedelta(seconds=1)):
+        world.schedule()
+    world.cycle(now=SLOT_DT + timedelta(minutes=10), rounds=1)
+    [delete] = world.drain()
+    doomed = json.loads(delete["body"])["backups"]
+    assert len(doomed) == 2
+    del world.backups()[doomed[0]["arn"]]  # someone deleted it meanwhile
+    capsys.readouterr()
+
+    assert world.monitor([delete]) == {"batchItemFailures": []}
+
+    assert world.backup_names("orders") == ["scheduled-orders-20261128T040000Z"]
+    assert world.alerts() == []
+    [doc] = emf(capsys.readouterr().out)
+    assert doc["BackupsDeleted"] == 1

@@ -1,0 +1,129 @@
+"""Configuration: defaults, validation, and errors that name the variable."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import pytest
+
+from dynamodb_backup.config import ConfigError, MonitorConfig, SchedulerConfig
+
+QUEUE = "https://sqs.eu-west-1.amazonaws.com/123456789012/backup-monitor.fifo"
+TOPIC = "arn:aws:sns:eu-west-1:123456789012:alerts"
+BASE = {"MONITOR_QUEUE_URL": QUEUE, "ALERT_TOPIC_ARN": TOPIC}
+
+
+def test_defaults() -> None:
+    scheduler = SchedulerConfig.from_env(BASE)
+    monitor = MonitorConfig.from_env(BASE)
+    assert scheduler.table_names == ()
+    assert scheduler.table_tags == ()
+    assert scheduler.common.prefix == "scheduled"
+    assert scheduler.common.metrics_namespace == "DynamoDBBackup"
+    assert scheduler.common.log_level == logging.INFO
+    assert (monitor.retention_days, monitor.min_keep, monitor.max_wait_minutes) == (3, 1, 360)
+
+
+def test_values_are_read() -> None:
+    env = BASE | {
+        "TABLE_NAMES": '["orders", "users", "orders"]',
+        "TABLE_TAGS": '{"backup": "daily"}',
+        "BACKUP_NAME_PREFIX": "nightly",
+        "LOG_LEVEL": "debug",
+        "METRICS_NAMESPACE": "Team/Backups",
+        "RETENTION_DAYS": "14",
+        "MIN_BACKUPS_TO_KEEP": "3",
+        "MAX_WAIT_MINUTES": "60",
+    }
+    scheduler = SchedulerConfig.from_env(env)
+    monitor = MonitorConfig.from_env(env)
+    assert scheduler.table_names == ("orders", "users")
+    assert scheduler.table_tags == (("backup", "daily"),)
+    assert scheduler.common.prefix == "nightly"
+    assert scheduler.common.log_level == logging.DEBUG
+    assert scheduler.common.metrics_namespace == "Team/Backups"
+    assert (monitor.retention_days, monitor.min_keep, monitor.max_wait_minutes) == (14, 3, 60)
+
+
+def test_empty_selection_is_not_an_error() -> None:
+    config = SchedulerConfig.from_env(BASE | {"TABLE_NAMES": "[]", "TABLE_TAGS": "{}"})
+    assert config.table_names == ()
+    assert config.table_tags == ()
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("MONITOR_QUEUE_URL", None),
+        ("MONITOR_QUEUE_URL", "https://sqs.eu-west-1.amazonaws.com/1/standard-queue"),
+        ("ALERT_TOPIC_ARN", None),
+        ("ALERT_TOPIC_ARN", "arn:aws:sqs:eu-west-1:1:not-a-topic"),
+        ("TABLE_NAMES", "orders"),
+        ("TABLE_NAMES", '{"orders": 1}'),
+        ("TABLE_NAMES", '["ok-table", "x"]'),
+        ("TABLE_NAMES", '["has space"]'),
+        ("TABLE_TAGS", "backup=daily"),
+        ("TABLE_TAGS", '["backup"]'),
+        ("TABLE_TAGS", '{"backup": 1}'),
+        ("TABLE_TAGS", '{"": "x"}'),
+        ("BACKUP_NAME_PREFIX", "-leading-dash"),
+        ("BACKUP_NAME_PREFIX", "has/slash"),
+        ("BACKUP_NAME_PREFIX", "p" * 65),
+        ("LOG_LEVEL", "LOUD"),
+        ("METRICS_NAMESPACE", "AWS/DynamoDB"),
+    ],
+)
+def test_scheduler_errors_name_the_variable(variable: str, value: str | None) -> None:
+    env = dict(BASE)
+    if value is None:
+        env.pop(variable)
+    else:
+        env[variable] = value
+    with pytest.raises(ConfigError, match=rf"^{variable}: ") as raised:
+        SchedulerConfig.from_env(env)
+    assert raised.value.variable == variable
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("RETENTION_DAYS", "three"),
+        ("RETENTION_DAYS", "-1"),
+        ("RETENTION_DAYS", "1.5"),
+        ("MIN_BACKUPS_TO_KEEP", "0"),
+        ("MAX_WAIT_MINUTES", "0"),
+        ("MAX_WAIT_MINUTES", "soon"),
+    ],
+)
+def test_monitor_errors_name_the_variable(variable: str, value: str) -> None:
+    with pytest.raises(ConfigError, match=rf"^{variable}: "):
+        MonitorConfig.from_env(BASE | {variable: value})
+
+
+def test_table_names_file_is_merged_and_relative_to_the_package_root(tmp_path: Path) -> None:
+    (tmp_path / "dynamodb_backup_tables.json").write_text(json.dumps(["big-1", "big-2"]))
+    env = BASE | {"TABLE_NAMES": '["small"]', "TABLE_NAMES_FILE": "dynamodb_backup_tables.json"}
+    config = SchedulerConfig.from_env(env, package_root=tmp_path)
+    assert config.table_names == ("big-1", "big-2", "small")
+
+
+def test_table_names_file_absolute_path(tmp_path: Path) -> None:
+    path = tmp_path / "tables.json"
+    path.write_text('["abs-table"]')
+    config = SchedulerConfig.from_env(BASE | {"TABLE_NAMES_FILE": str(path)})
+    assert config.table_names == ("abs-table",)
+
+
+@pytest.mark.parametrize("content", [None, "not json", '{"a": 1}', '["ok", 5]'])
+def test_table_names_file_errors_name_the_variable(tmp_path: Path, content: str | None) -> None:
+    if content is not None:
+        (tmp_path / "t.json").write_text(content)
+    with pytest.raises(ConfigError, match=r"^TABLE_NAMES_FILE: "):
+        SchedulerConfig.from_env(BASE | {"TABLE_NAMES_FILE": "t.json"}, package_root=tmp_path)
+
+
+def test_local_endpoint_queue_urls_are_accepted() -> None:
+    url = "http://localhost:5000/123456789012/backup-monitor.fifo"
+    assert SchedulerConfig.from_env(BASE | {"MONITOR_QUEUE_URL": url}).common.queue_url == url

@@ -1,0 +1,190 @@
+"""Queue message format v1: round trips, rejection of unreadable bodies, chunking, ids."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from dynamodb_backup.messages import (
+    ChunkMessage,
+    DeleteMessage,
+    FinalizeMessage,
+    MessageError,
+    StartedBackup,
+    Window,
+    decode,
+    delete_messages,
+    encode,
+    group_id,
+    outgoing,
+    run_messages,
+)
+from dynamodb_backup.model import BackupRef
+
+SLOT = datetime(2026, 11, 28, 4, 0, tzinfo=UTC)
+T0 = datetime(2026, 11, 28, 4, 0, 1, 400000, tzinfo=UTC)
+ARN = "arn:aws:dynamodb:eu-west-1:123456789012:table/orders/backup/01766-abc"
+
+CHUNK = ChunkMessage(
+    prefix="scheduled",
+    slot=SLOT,
+    chunk=3,
+    attempt=0,
+    window=Window(
+        start=datetime(2026, 11, 28, 4, 0, 0, tzinfo=UTC),
+        end=datetime(2026, 11, 28, 4, 0, 3, tzinfo=UTC),
+    ),
+    backups=(BackupRef("orders", ARN),),
+)
+FINAL = FinalizeMessage(prefix="scheduled", slot=SLOT, attempt=2, window=CHUNK.window, tables=7)
+DELETE = DeleteMessage(
+    prefix="scheduled", slot=SLOT, part=4, attempt=1, backups=(BackupRef("orders", ARN),)
+)
+
+
+@pytest.mark.parametrize("message", [CHUNK, FINAL, DELETE])
+def test_round_trip(message: ChunkMessage | FinalizeMessage | DeleteMessage) -> None:
+    assert decode(encode(message)) == message
+
+
+def test_chunk_body_is_the_documented_format() -> None:
+    assert json.loads(encode(CHUNK)) == {
+        "v": 1,
+        "kind": "chunk",
+        "prefix": "scheduled",
+        "slot": "2026-11-28T04:00:00Z",
+        "chunk": 3,
+        "attempt": 0,
+        "window": {"from": "2026-11-28T04:00:00Z", "to": "2026-11-28T04:00:03Z"},
+        "backups": [{"table": "orders", "arn": ARN}],
+    }
+    assert encode(CHUNK) == encode(replace(CHUNK))
+    assert " " not in encode(CHUNK)
+
+
+def test_group_ids() -> None:
+    assert group_id(CHUNK) == "scheduled-20261128T040000Z-c00003"
+    assert group_id(FINAL) == "scheduled-20261128T040000Z-final"
+    assert group_id(DELETE) == "scheduled-20261128T040000Z-d00004"
+    long_prefix = replace(CHUNK, prefix="p" * 64)
+    assert len(group_id(long_prefix)) <= 128
+
+
+def test_dedup_id_is_sha256_of_body_and_changes_with_the_attempt() -> None:
+    first = outgoing(CHUNK)
+    again = outgoing(replace(CHUNK, attempt=1))
+    assert first.dedup_id == hashlib.sha256(first.body.encode()).hexdigest()
+    assert again.dedup_id != first.dedup_id
+    assert again.group_id == first.group_id
+
+
+def _doc(**changes: Any) -> str:
+    doc = json.loads(encode(CHUNK))
+    for key, value in changes.items():
+        if value is None:
+            doc.pop(key)
+        else:
+            doc[key] = value
+    return json.dumps(doc)
+
+
+@pytest.mark.parametrize(
+    ("body", "why"),
+    [
+        ("not json", "not JSON"),
+        ("[1, 2]", "not a JSON object"),
+        (_doc(v=2), "unknown version 2"),
+        (_doc(v=True), "unknown version True"),
+        (_doc(v=None), "unknown version None"),
+        (_doc(kind="explode"), "unknown kind 'explode'"),
+        (_doc(attempt=None), "missing field 'attempt'"),
+        (_doc(attempt="1"), "field 'attempt' must be an integer"),
+        (_doc(attempt=True), "field 'attempt' must be an integer"),
+        (_doc(attempt=-1), "must not be negative"),
+        (_doc(chunk=1.5), "field 'chunk' must be an integer"),
+        (_doc(prefix="-bad"), "bad prefix"),
+        (_doc(prefix=7), "field 'prefix' must be a str"),
+        (_doc(slot="2026-11-28 04:00"), "field 'slot' is not"),
+        (_doc(window=None), "missing field 'window'"),
+        (_doc(window={"from": "2026-11-28T04:00:03Z", "to": "2026-11-28T04:00:00Z"}), "ends"),
+        (_doc(window={"from": "2026-11-28T04:00:03Z"}), "missing field 'to'"),
+        (_doc(backups=[]), "field 'backups' is empty"),
+        (_doc(backups="orders"), "field 'backups' must be a list"),
+        (_doc(backups=["orders"]), "must hold objects"),
+        (_doc(backups=[{"table": "orders"}]), "missing field 'arn'"),
+        (_doc(backups=[{"table": "orders", "arn": "nope"}]), "bad backup entry"),
+        (_doc(backups=[{"table": "t", "arn": ARN}] * 101), "more than 100"),
+    ],
+)
+def test_unreadable_bodies_say_why(body: str, why: str) -> None:
+    with pytest.raises(MessageError, match=re.escape(why)):
+        decode(body)
+
+
+def test_finalize_needs_its_fields() -> None:
+    doc = json.loads(encode(FINAL))
+    del doc["tables"]
+    with pytest.raises(MessageError, match="missing field 'tables'"):
+        decode(json.dumps(doc))
+
+
+def _started(count: int) -> list[StartedBackup]:
+    return [
+        StartedBackup(
+            table=f"table-{index:04d}",
+            arn=f"arn:aws:dynamodb:eu-west-1:1:table/table-{index:04d}/backup/{index}",
+            created=T0 + timedelta(milliseconds=700 * index),
+        )
+        for index in range(count)
+    ]
+
+
+def test_run_messages_are_chunks_of_100_sorted_by_table_then_a_finalizer() -> None:
+    started = _started(250)
+    messages = run_messages("scheduled", SLOT, list(reversed(started)))
+    chunks = [m for m in messages if isinstance(m, ChunkMessage)]
+    assert [len(c.backups) for c in chunks] == [100, 100, 50]
+    assert [c.chunk for c in chunks] == [0, 1, 2]
+    flat = [b.table for c in chunks for b in c.backups]
+    assert flat == sorted(b.table for b in started)
+    assert isinstance(messages[-1], FinalizeMessage)
+    assert messages[-1].tables == 250
+    # every message stays far below SQS's 1 MiB (256 KiB per message) limit
+    assert max(len(encode(m).encode()) for m in messages) < 64 * 1024
+    # each chunk's window covers its own backups, in whole seconds, widened by a second
+    for chunk in chunks:
+        times = [s.created for s in started if s.arn in {b.arn for b in chunk.backups}]
+        assert all(chunk.window.contains(t) for t in times)
+        assert chunk.window.start == min(times).replace(microsecond=0) - timedelta(seconds=1)
+    assert messages[-1].window.start == datetime(2026, 11, 28, 4, 0, 0, tzinfo=UTC)
+
+
+def test_window_of_whole_seconds() -> None:
+    exact = Window.around([datetime(2026, 1, 1, 0, 0, 5, tzinfo=UTC)])
+    assert (exact.start.second, exact.end.second) == (4, 6)
+    fraction = Window.around([datetime(2026, 1, 1, 0, 0, 5, 1, tzinfo=UTC)])
+    assert (fraction.start.second, fraction.end.second) == (4, 7)
+    with pytest.raises(ValueError, match="at least one"):
+        Window.around([])
+
+
+def test_no_backups_no_messages() -> None:
+    assert run_messages("scheduled", SLOT, []) == []
+    assert delete_messages("scheduled", SLOT, []) == []
+
+
+def test_delete_messages_split_by_100() -> None:
+    refs = [BackupRef("t", f"arn:aws:dynamodb:r:1:table/t/backup/{i}") for i in range(201)]
+    parts = delete_messages("scheduled", SLOT, refs)
+    assert [len(p.backups) for p in parts if isinstance(p, DeleteMessage)] == [100, 100, 1]
+    assert [group_id(p) for p in parts] == [
+        "scheduled-20261128T040000Z-d00000",
+        "scheduled-20261128T040000Z-d00001",
+        "scheduled-20261128T040000Z-d00002",
+    ]

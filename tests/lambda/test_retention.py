@@ -1,0 +1,181 @@
+"""The retention decision, by example and as a property over many generated histories."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from dynamodb_backup.model import BackupSummary
+from dynamodb_backup.retention import decide, is_own
+
+NOW = datetime(2026, 11, 28, 4, 0, tzinfo=UTC)
+PREFIX = "scheduled"
+
+
+def backup(
+    days_ago: float,
+    name: str | None = None,
+    status: str = "AVAILABLE",
+    type_: str = "USER",
+    arn: str | None = None,
+) -> BackupSummary:
+    created = NOW - timedelta(days=days_ago)
+    return BackupSummary(
+        table="orders",
+        name=name or f"{PREFIX}-orders-{created:%Y%m%dT%H%M%SZ}",
+        arn=arn or f"arn:aws:dynamodb:eu-west-1:1:table/orders/backup/{days_ago:09.4f}",
+        created=created,
+        status=status,
+        type=type_,
+    )
+
+
+def test_deletes_own_backups_older_than_the_retention() -> None:
+    history = [backup(d) for d in (0, 1, 2, 3.5, 4, 10)]
+    deleted = decide(
+        history, now=NOW, retention_days=3, min_keep=1, prefix=PREFIX, run_succeeded=True
+    )
+    assert sorted(deleted) == sorted(b.arn for b in history if b.created < NOW - timedelta(days=3))
+    assert len(deleted) == 3
+
+
+def test_exactly_at_the_boundary_is_kept() -> None:
+    at_boundary = backup(3)
+    just_past = backup(3.0001)
+    deleted = decide(
+        [backup(0), at_boundary, just_past],
+        now=NOW,
+        retention_days=3,
+        min_keep=1,
+        prefix=PREFIX,
+        run_succeeded=True,
+    )
+    assert deleted == [just_past.arn]
+
+
+def test_min_keep_protects_the_newest_even_when_old() -> None:
+    history = [backup(d) for d in (10, 11, 12, 13)]
+    deleted = decide(
+        history, now=NOW, retention_days=3, min_keep=2, prefix=PREFIX, run_succeeded=True
+    )
+    assert sorted(deleted) == sorted([history[2].arn, history[3].arn])
+
+
+def test_min_keep_counts_only_available_backups() -> None:
+    failed_newer = backup(5, status="DELETED")
+    creating_newer = backup(4.5, status="CREATING")
+    only_available = backup(6)
+    deleted = decide(
+        [failed_newer, creating_newer, only_available],
+        now=NOW,
+        retention_days=3,
+        min_keep=1,
+        prefix=PREFIX,
+        run_succeeded=True,
+    )
+    assert deleted == []
+
+
+def test_foreign_and_system_backups_are_never_touched() -> None:
+    history = [
+        backup(0),
+        backup(30, name="manual-before-migration"),
+        backup(30, name="scheduledx-orders-20260101T000000Z"),
+        backup(30, name=f"{PREFIX}-orders-old", type_="SYSTEM"),
+        backup(30, name=f"{PREFIX}-orders-old2", type_="AWS_BACKUP"),
+    ]
+    assert (
+        decide(history, now=NOW, retention_days=3, min_keep=1, prefix=PREFIX, run_succeeded=True)
+        == []
+    )
+
+
+def test_failed_run_keeps_everything() -> None:
+    history = [backup(d) for d in (0, 5, 10, 20)]
+    assert (
+        decide(history, now=NOW, retention_days=3, min_keep=1, prefix=PREFIX, run_succeeded=False)
+        == []
+    )
+
+
+# --- property ---------------------------------------------------------------------------
+
+NAMES = st.sampled_from(
+    [
+        f"{PREFIX}-orders-x",
+        f"{PREFIX}-orders-y",
+        f"{PREFIX}x-orders",
+        PREFIX,
+        "Scheduled-orders-x",
+        "manual-orders",
+        f"other-{PREFIX}-orders",
+    ]
+)
+
+
+@st.composite
+def histories(draw: st.DrawFn) -> list[BackupSummary]:
+    count = draw(st.integers(min_value=0, max_value=14))
+    result = []
+    for index in range(count):
+        minutes = draw(st.integers(min_value=0, max_value=20 * 24 * 60))
+        result.append(
+            BackupSummary(
+                table="orders",
+                name=draw(NAMES),
+                arn=f"arn:aws:dynamodb:eu-west-1:1:table/orders/backup/{index:04d}",
+                created=NOW - timedelta(minutes=minutes),
+                status=draw(st.sampled_from(["AVAILABLE", "AVAILABLE", "CREATING", "DELETED"])),
+                type=draw(st.sampled_from(["USER", "USER", "USER", "SYSTEM", "AWS_BACKUP"])),
+            )
+        )
+    return result
+
+
+@settings(max_examples=1000, deadline=None)
+@given(
+    history=histories(),
+    retention_days=st.integers(min_value=0, max_value=15),
+    min_keep=st.integers(min_value=0, max_value=5),
+    run_succeeded=st.booleans(),
+)
+def test_retention_property(
+    history: list[BackupSummary], retention_days: int, min_keep: int, run_succeeded: bool
+) -> None:
+    deleted = set(
+        decide(
+            history,
+            now=NOW,
+            retention_days=retention_days,
+            min_keep=min_keep,
+            prefix=PREFIX,
+            run_succeeded=run_succeeded,
+        )
+    )
+    cutoff = NOW - timedelta(days=retention_days)
+    own_available = [b for b in history if is_own(b, PREFIX) and b.status == "AVAILABLE"]
+
+    def newer_own_available(b: BackupSummary) -> int:
+        return sum(1 for c in own_available if (c.created, c.arn) > (b.created, b.arn))
+
+    newest = {b.arn for b in own_available if newer_own_available(b) < min_keep}
+    by_arn = {b.arn: b for b in history}
+
+    assert deleted <= by_arn.keys()
+    if not run_succeeded:
+        assert deleted == set()
+    assert not deleted & newest, "deleted one of the newest MIN_BACKUPS_TO_KEEP"
+    for arn in deleted:
+        b = by_arn[arn]
+        assert b.name.startswith(f"{PREFIX}-"), "deleted a backup without the prefix"
+        assert b.type == "USER", "deleted a SYSTEM/AWS_BACKUP backup"
+        assert b.created < cutoff, "deleted a backup inside the retention window"
+        assert b.status == "AVAILABLE"
+    if run_succeeded:
+        expected = {b.arn for b in own_available if b.created < cutoff and b.arn not in newest}
+        assert deleted == expected, "kept an own backup that is old enough"
+    assert len(own_available) - len(deleted & {b.arn for b in own_available}) >= min(
+        min_keep, len(own_available)
+    )
