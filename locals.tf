@@ -32,33 +32,6 @@ locals {
   )
 
   ##############################################################################
-  # Environment (names from the contract)
-  ##############################################################################
-
-  scheduler_environment = merge(
-    {
-      TABLE_TAGS         = jsonencode(var.table_tags)
-      BACKUP_NAME_PREFIX = var.backup_name_prefix
-      MONITOR_QUEUE_URL  = aws_sqs_queue.monitor.url
-      ALERT_TOPIC_ARN    = local.sns_topic_arn
-      LOG_LEVEL          = var.log_level
-      METRICS_NAMESPACE  = var.metrics_namespace
-    },
-    local.table_names_in_file ? { TABLE_NAMES_FILE = local.table_names_file } : { TABLE_NAMES = local.table_names_json },
-  )
-
-  monitor_environment = {
-    BACKUP_NAME_PREFIX  = var.backup_name_prefix
-    MONITOR_QUEUE_URL   = aws_sqs_queue.monitor.url
-    ALERT_TOPIC_ARN     = local.sns_topic_arn
-    RETENTION_DAYS      = tostring(var.retention_days)
-    MIN_BACKUPS_TO_KEEP = tostring(var.min_backups_to_keep)
-    MAX_WAIT_MINUTES    = tostring(var.max_wait_minutes)
-    LOG_LEVEL           = var.log_level
-    METRICS_NAMESPACE   = var.metrics_namespace
-  }
-
-  ##############################################################################
   # Encryption
   ##############################################################################
 

@@ -116,8 +116,19 @@ resource "aws_lambda_function" "scheduler" {
   filename         = data.archive_file.lambda.output_path
   source_code_hash = data.archive_file.lambda.output_base64sha256
 
+  # Names from the contract. An SQS queue's id is its URL.
   environment {
-    variables = local.scheduler_environment
+    variables = merge(
+      {
+        TABLE_TAGS         = jsonencode(var.table_tags)
+        BACKUP_NAME_PREFIX = var.backup_name_prefix
+        MONITOR_QUEUE_URL  = aws_sqs_queue.monitor.id
+        ALERT_TOPIC_ARN    = local.sns_topic_arn
+        LOG_LEVEL          = var.log_level
+        METRICS_NAMESPACE  = var.metrics_namespace
+      },
+      local.table_names_in_file ? { TABLE_NAMES_FILE = local.table_names_file } : { TABLE_NAMES = local.table_names_json },
+    )
   }
 
   # Failed asynchronous invocations (after the retries of
@@ -177,7 +188,16 @@ resource "aws_lambda_function" "monitor" {
   source_code_hash = data.archive_file.lambda.output_base64sha256
 
   environment {
-    variables = local.monitor_environment
+    variables = {
+      BACKUP_NAME_PREFIX  = var.backup_name_prefix
+      MONITOR_QUEUE_URL   = aws_sqs_queue.monitor.id
+      ALERT_TOPIC_ARN     = local.sns_topic_arn
+      RETENTION_DAYS      = tostring(var.retention_days)
+      MIN_BACKUPS_TO_KEEP = tostring(var.min_backups_to_keep)
+      MAX_WAIT_MINUTES    = tostring(var.max_wait_minutes)
+      LOG_LEVEL           = var.log_level
+      METRICS_NAMESPACE   = var.metrics_namespace
+    }
   }
 
   tracing_config {

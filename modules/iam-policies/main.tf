@@ -5,32 +5,37 @@
 locals {
   arn_prefix = "arn:${var.partition}:dynamodb:${var.region}:${var.account_id}"
 
-  # Exact ARNs while they fit the budget; otherwise name-prefix patterns. k = 255 is exact
-  # (table names are at most 255 characters); k = 1 always fits (at most 64 distinct first
-  # characters), so the list never widens to table/*.
-  prefix_lengths = [255, 128, 64, 48, 32, 24, 16, 12, 10, 8, 6, 5, 4, 3, 2, 1]
+  # Exact ARNs while they fit the budget; otherwise name-prefix patterns
+  # ("table/<first k characters>*") with the largest k that fits. With k = 1 there are at
+  # most 65 patterns (one per possible first character), which fits the default budget in
+  # every partition; "*" is only a last resort for a budget set too small.
+  # Grouping with a for expression (rather than distinct) keeps evaluation linear.
+  prefix_lengths = [64, 32, 24, 16, 12, 8, 6, 5, 4, 3, 2, 1]
 
-  table_name_patterns = [
-    for k in local.prefix_lengths : distinct([
-      for n in var.table_names : length(n) <= k ? n : "${substr(n, 0, k)}*"
-    ])
+  name_pattern_candidates = concat(
+    [var.table_names],
+    [
+      for k in local.prefix_lengths : keys({
+        for n in var.table_names : (length(n) <= k ? n : "${substr(n, 0, k)}*") => n...
+      })
+    ],
+  )
+
+  # Characters one entry adds to the JSON list of backup ARNs (the longer statement):
+  # quotes, comma, ARN prefix and "/backup/*" around the pattern itself.
+  backup_arn_overhead = length("\"${local.arn_prefix}:table//backup/*\",")
+  candidate_sizes = [
+    for c in local.name_pattern_candidates :
+    1 + length(c) * local.backup_arn_overhead + sum(concat([0], [for p in c : length(p)]))
   ]
 
-  table_arn_candidates = [
-    for patterns in local.table_name_patterns : [for p in patterns : "${local.arn_prefix}:table/${p}"]
-  ]
-  backup_arn_candidates = [
-    for patterns in local.table_name_patterns : [
-      for p in patterns : "${local.arn_prefix}:table/${p}/backup/*"
-    ]
-  ]
+  table_name_patterns = length(var.table_names) == 0 ? [] : concat(
+    [for i, c in local.name_pattern_candidates : c if local.candidate_sizes[i] <= var.table_arns_max_chars],
+    [["*"]],
+  )[0]
 
-  table_arns = length(var.table_names) == 0 ? [] : [
-    for c in local.table_arn_candidates : c if length(jsonencode(c)) <= var.table_arns_max_chars
-  ][0]
-  backup_arns = length(var.table_names) == 0 ? [] : [
-    for c in local.backup_arn_candidates : c if length(jsonencode(c)) <= var.table_arns_max_chars
-  ][0]
+  table_arns  = [for p in local.table_name_patterns : "${local.arn_prefix}:table/${p}"]
+  backup_arns = [for p in local.table_name_patterns : "${local.arn_prefix}:table/${p}/backup/*"]
 
   by_names = length(var.table_names) > 0
   by_tags  = length(var.table_tags) > 0

@@ -58,7 +58,12 @@ variable "scheduler_failure_destination_arn" {
 }
 
 variable "table_arns_max_chars" {
-  description = "Budget, in characters of JSON, for one statement's list of table (or backup) ARNs. Longer lists are replaced by name-prefix patterns (`table/<first k characters>*`) with the largest k that fits."
+  description = "Budget, in characters of JSON, for the list of backup ARNs (the longer of the two per-table statements). Longer lists are replaced by name-prefix patterns (`table/<first k characters>*`) with the largest k that fits. The default keeps each role's whole policy under the 6,144 characters of a managed policy, well under the 10,240 of inline policies."
   type        = number
-  default     = 4000
+  default     = 4700
+
+  validation {
+    condition     = var.table_arns_max_chars >= 200
+    error_message = "table_arns_max_chars must be at least 200."
+  }
 }
