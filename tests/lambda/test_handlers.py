@@ -6,12 +6,13 @@ import hashlib
 import json
 import os
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import boto3
 import pytest
+from botocore.stub import Stubber
 from freezegun import freeze_time
 from moto import mock_aws
 from moto.dynamodb.models import dynamodb_backends
@@ -21,6 +22,14 @@ from dynamodb_backup import monitor, scheduler
 from dynamodb_backup.alerts import AlertPublishError
 from dynamodb_backup.aws import Clients
 from dynamodb_backup.config import ConfigError, MonitorConfig, SchedulerConfig
+from dynamodb_backup.messages import (
+    ChunkMessage,
+    DeleteMessage,
+    FinalizeMessage,
+    Window,
+    encode,
+)
+from dynamodb_backup.model import BackupRef
 from dynamodb_backup.naming import SlotError, backup_name
 
 if TYPE_CHECKING:
@@ -80,12 +89,10 @@ class World:
         return response["TableDescription"]["TableArn"]
 
     def schedule(self, time: str | None = SLOT, **kwargs: Any) -> dict[str, Any]:
+        kwargs.setdefault("sleep", no_sleep)
+        kwargs.setdefault("clients", Clients(SESSION))
         return scheduler.run(
-            scheduled_event(time),
-            config=SchedulerConfig.from_env(os.environ),
-            clients=Clients(SESSION),
-            sleep=no_sleep,
-            **kwargs,
+            scheduled_event(time), config=SchedulerConfig.from_env(os.environ), **kwargs
         )
 
     def drain(self) -> list[dict[str, Any]]:
@@ -120,14 +127,12 @@ class World:
         self, records: Sequence[dict[str, Any]], now: datetime | None = None, **kwargs: Any
     ) -> dict[str, list[dict[str, str]]]:
         kwargs.setdefault("sleep", no_sleep)
+        kwargs.setdefault("clients", Clients(SESSION))
         if now is not None:
             moment = now
             kwargs["now"] = lambda: moment
         return monitor.run(
-            {"Records": list(records)},
-            config=MonitorConfig.from_env(os.environ),
-            clients=Clients(SESSION),
-            **kwargs,
+            {"Records": list(records)}, config=MonitorConfig.from_env(os.environ), **kwargs
         )
 
     def cycle(self, now: datetime | None = None, rounds: int = 5) -> list[dict[str, Any]]:
@@ -682,3 +687,418 @@ def test_delete_messages_tolerate_already_deleted_backups(
     assert world.alerts() == []
     [doc] = emf(capsys.readouterr().out)
     assert doc["BackupsDeleted"] == 1
+
+
+# --- monitor: batches, unreadable messages, failures ------------------------------------
+
+
+def record(body: str, group: str, message_id: str) -> dict[str, Any]:
+    return {
+        "messageId": message_id,
+        "receiptHandle": f"rh-{message_id}",
+        "body": body,
+        "attributes": {"MessageGroupId": group, "ApproximateReceiveCount": "1"},
+        "messageAttributes": {},
+        "eventSource": "aws:sqs",
+        "awsRegion": REGION,
+    }
+
+
+def _chunk_body(world: World, tables: Sequence[str], chunk: int = 0, prefix: str = "") -> str:
+    refs = []
+    times = []
+    for backup in world.backups().values():
+        if backup.table.name in tables:
+            refs.append(BackupRef(backup.table.name, backup.arn))
+            times.append(backup.creation_date_time)
+    message = ChunkMessage(
+        prefix=prefix or "scheduled",
+        slot=SLOT_DT,
+        chunk=chunk,
+        attempt=0,
+        window=Window.around(times),
+        backups=tuple(refs),
+    )
+    return encode(message)
+
+
+def test_unreadable_messages_are_alerted_returned_and_only_their_group_stops(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    world.table("orders")
+    world.table("users")
+    world.env(TABLE_NAMES='["orders", "users"]')
+    world.schedule()
+    world.drain()
+    capsys.readouterr()
+    records = [
+        record("{not json", "group-a", "m1"),
+        record(_chunk_body(world, ["orders"]), "group-a", "m2"),
+        record(_chunk_body(world, ["users"], chunk=1), "group-b", "m3"),
+        record(json.dumps({"v": 2, "kind": "chunk"}), "group-c", "m4"),
+        record(_chunk_body(world, ["users"], chunk=2), "group-c", "m5"),
+        record(json.dumps({"v": 1, "kind": "chunk", "prefix": "scheduled"}), "group-d", "m6"),
+    ]
+
+    response = world.monitor(records)
+
+    assert response == {
+        "batchItemFailures": [
+            {"itemIdentifier": "m1"},
+            {"itemIdentifier": "m2"},
+            {"itemIdentifier": "m4"},
+            {"itemIdentifier": "m5"},
+            {"itemIdentifier": "m6"},
+        ]
+    }
+    sent = world.alerts()
+    assert len(sent) == 3
+    assert all(subject == "DynamoDB backup: 1 failure(s) in run -" for subject, _ in sent)
+    bodies = [body for _, body in sent]
+    assert "table: -\n  backup: -\n  reason: unreadable queue message m1: not JSON" in bodies[0]
+    assert "unreadable queue message m4: unknown version 2" in bodies[1]
+    assert "unreadable queue message m6: missing field 'slot'" in bodies[2]
+    [doc] = emf(capsys.readouterr().out)
+    assert doc["MessagesUnreadable"] == 3
+    assert doc["BackupsSucceeded"] == 1  # group-b was still handled
+
+
+def test_a_message_of_another_prefix_is_unreadable(world: World) -> None:
+    world.table("orders")
+    world.env(TABLE_NAMES='["orders"]')
+    world.schedule()
+    world.drain()
+    body = _chunk_body(world, ["orders"], prefix="weekly")
+
+    response = world.monitor([record(body, "g", "m1")])
+
+    assert response == {"batchItemFailures": [{"itemIdentifier": "m1"}]}
+    [(_, alert)] = world.alerts()
+    assert "prefix 'weekly' is not BACKUP_NAME_PREFIX 'scheduled'" in alert
+
+
+def test_a_record_whose_handling_raises_fails_its_group_only(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    final = FinalizeMessage(
+        prefix="scheduled",
+        slot=SLOT_DT,
+        attempt=0,
+        window=Window.around([SLOT_DT]),
+        tables=1,
+    )
+    arn = "arn:aws:dynamodb:eu-west-1:123456789012:table/orders/backup/01795838401000-abcdef01"
+    delete = DeleteMessage(
+        prefix="scheduled", slot=SLOT_DT, part=0, attempt=0, backups=(BackupRef("orders", arn),)
+    )
+    ddb = boto3.client("dynamodb", region_name=REGION)
+    records = [
+        record(encode(final), "final", "m1"),
+        record(encode(replace(final, attempt=1)), "final", "m2"),
+        record(encode(delete), "delete", "m3"),
+    ]
+    capsys.readouterr()
+    with Stubber(ddb) as stub:
+        stub.add_client_error("list_backups", "AccessDeniedException", "not allowed")
+        stub.add_response("delete_backup", {}, {"BackupArn": arn})
+        response = world.monitor(records, clients=Clients.of(dynamodb=ddb))
+        stub.assert_no_pending_responses()
+
+    assert response == {"batchItemFailures": [{"itemIdentifier": "m1"}, {"itemIdentifier": "m2"}]}
+    [doc] = emf(capsys.readouterr().out)
+    assert doc["BackupsDeleted"] == 1
+
+
+def test_a_deletion_that_keeps_failing_is_alerted(world: World) -> None:
+    arn = "arn:aws:dynamodb:eu-west-1:123456789012:table/orders/backup/01795838401000-abcdef01"
+    delete = DeleteMessage(
+        prefix="scheduled", slot=SLOT_DT, part=0, attempt=0, backups=(BackupRef("orders", arn),)
+    )
+    ddb = boto3.client("dynamodb", region_name=REGION)
+    with Stubber(ddb) as stub:
+        for _ in range(6):
+            stub.add_client_error("delete_backup", "BackupInUseException", "in use")
+        response = world.monitor(
+            [record(encode(delete), "d", "m1")], clients=Clients.of(dynamodb=ddb)
+        )
+        stub.assert_no_pending_responses()
+
+    assert response == {"batchItemFailures": []}
+    [(_, body)] = world.alerts()
+    assert f"- table: orders\n  backup: {arn}\n  reason: could not delete backup: " in body
+    assert "BackupInUseException: in use" in body
+
+
+def test_monitor_raises_when_the_alert_cannot_be_published(world: World) -> None:
+    world.table("orders")
+    world.env(TABLE_NAMES='["orders"]')
+    world.schedule()
+    _only_backup(world, "orders").status = "DELETED"
+    records = world.drain()
+    world.env(ALERT_TOPIC_ARN="arn:aws:sns:eu-west-1:123456789012:gone")
+
+    with pytest.raises(AlertPublishError):
+        world.monitor(records)
+
+
+def test_chunk_statuses_come_from_one_listing_and_describe_for_the_rest(world: World) -> None:
+    base = "arn:aws:dynamodb:eu-west-1:123456789012:table/{t}/backup/01795838401000-0000000{n}"
+    arns = {t: base.format(t=t, n=n) for n, t in enumerate(["alpha", "beta", "gamma"])}
+    created = SLOT_DT + timedelta(seconds=1)
+    message = ChunkMessage(
+        prefix="scheduled",
+        slot=SLOT_DT,
+        chunk=0,
+        attempt=0,
+        window=Window.around([created]),
+        backups=tuple(BackupRef(t, a) for t, a in arns.items()),
+    )
+
+    def listed(table: str, status: str) -> dict[str, Any]:
+        return {
+            "TableName": table,
+            "BackupArn": arns[table],
+            "BackupName": backup_name("scheduled", table, SLOT_DT),
+            "BackupCreationDateTime": created,
+            "BackupStatus": status,
+            "BackupType": "USER",
+        }
+
+    ddb = boto3.client("dynamodb", region_name=REGION)
+    with Stubber(ddb) as stub:
+        stub.add_response(
+            "list_backups",
+            {
+                "BackupSummaries": [listed("alpha", "AVAILABLE"), listed("beta", "CREATING")],
+            },
+            {
+                "BackupType": "USER",
+                "Limit": 100,
+                "TimeRangeLowerBound": message.window.start,
+                "TimeRangeUpperBound": message.window.end,
+            },
+        )
+        stub.add_response(
+            "describe_backup",
+            {
+                "BackupDescription": {
+                    "BackupDetails": {
+                        "BackupArn": arns["gamma"],
+                        "BackupName": "scheduled-gamma-20261128T040000Z",
+                        "BackupStatus": "CREATING",
+                        "BackupType": "USER",
+                        "BackupCreationDateTime": created,
+                    }
+                }
+            },
+            {"BackupArn": arns["gamma"]},
+        )
+        response = world.monitor(
+            [record(encode(message), "g", "m1")],
+            now=SLOT_DT + timedelta(minutes=5),
+            clients=Clients.of(dynamodb=ddb),
+        )
+        stub.assert_no_pending_responses()
+
+    assert response == {"batchItemFailures": []}
+    [again] = world.drain()
+    body = json.loads(again["body"])
+    assert body["attempt"] == 1
+    assert [b["table"] for b in body["backups"]] == ["beta", "gamma"]
+
+
+# --- monitor: time budget ---------------------------------------------------------------
+
+
+class FakeContext:
+    def __init__(self, remaining: list[int]) -> None:
+        self.remaining = remaining
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self.remaining[0]
+
+
+def test_budget_from_context() -> None:
+    assert not monitor.Budget.from_context(None).low()
+    context = FakeContext([60_000])
+    budget = monitor.Budget.from_context(context)
+    assert not budget.low()
+    context.remaining[0] = 15_001
+    assert not budget.low()
+    context.remaining[0] = 14_999
+    assert budget.low()
+
+    class Broken:
+        def get_remaining_time_in_millis(self) -> int:
+            raise RuntimeError("no deadline here")
+
+    assert not monitor.Budget.from_context(Broken()).low()
+
+
+def test_low_budget_hands_records_back_unchanged(world: World) -> None:
+    world.table("orders")
+    world.env(TABLE_NAMES='["orders"]')
+    world.schedule()
+    records = world.drain()
+    context = FakeContext([60_000])
+    budget = monitor.Budget.from_context(context)
+    context.remaining[0] = 5_000
+
+    response = world.monitor(records, budget=budget)
+
+    assert response == {"batchItemFailures": []}
+    handed = world.drain()
+    assert [r["body"] for r in handed] == [r["body"] for r in records]
+    for old, new in zip(records, handed, strict=True):
+        assert new["attributes"]["MessageGroupId"] == old["attributes"]["MessageGroupId"]
+        assert (
+            new["attributes"]["MessageDeduplicationId"]
+            == hashlib.sha256((old["body"] + old["messageId"]).encode()).hexdigest()
+        )
+
+
+def test_low_budget_during_deletions_re_enqueues_the_rest(world: World) -> None:
+    world.table("orders")
+    world.env(TABLE_NAMES='["orders"]', RETENTION_DAYS="1")
+    _history(world, "orders", [3, 4, 5])
+    with freeze_time(SLOT_DT + timedelta(seconds=1)):
+        world.schedule()
+    world.cycle(now=SLOT_DT + timedelta(minutes=10), rounds=1)
+    [delete] = world.drain()
+    total = len(world.backups())
+    budget = monitor.Budget(lambda: 60_000 if len(world.backups()) == total else 1_000)
+
+    assert world.monitor([delete], budget=budget) == {"batchItemFailures": []}
+
+    assert len(world.backups()) == total - 1
+    [rest] = world.drain()
+    body = json.loads(rest["body"])
+    assert (body["kind"], body["attempt"], len(body["backups"])) == ("delete", 1, 2)
+    world.monitor([rest])
+    assert world.backup_names("orders") == ["scheduled-orders-20261128T040000Z"]
+
+
+# --- scheduler: what moto cannot show (Stubber) -----------------------------------------
+
+
+class Sleeps:
+    def __init__(self) -> None:
+        self.calls: list[float] = []
+
+    def __call__(self, seconds: float) -> None:
+        self.calls.append(seconds)
+
+
+def _created(table: str) -> dict[str, Any]:
+    return {
+        "BackupDetails": {
+            "BackupArn": f"arn:aws:dynamodb:eu-west-1:123456789012:table/{table}/backup/0179-x",
+            "BackupName": backup_name("scheduled", table, SLOT_DT),
+            "BackupStatus": "CREATING",
+            "BackupType": "USER",
+            "BackupCreationDateTime": SLOT_DT + timedelta(seconds=1),
+        }
+    }
+
+
+def _stubbed_schedule(
+    world: World, errors: Sequence[str], succeed: bool, sleeps: Sleeps
+) -> dict[str, Any]:
+    world.env(TABLE_NAMES='["orders"]')
+    ddb = boto3.client("dynamodb", region_name=REGION)
+    name = backup_name("scheduled", "orders", SLOT_DT)
+    with Stubber(ddb) as stub:
+        stub.add_response("list_backups", {"BackupSummaries": []})
+        for code in errors:
+            stub.add_client_error("create_backup", code, f"{code} happened")
+        if succeed:
+            stub.add_response(
+                "create_backup", _created("orders"), {"TableName": "orders", "BackupName": name}
+            )
+        summary = world.schedule(clients=Clients.of(dynamodb=ddb), sleep=sleeps, rand=lambda: 1.0)
+        stub.assert_no_pending_responses()
+    return summary
+
+
+def test_throttling_then_success_starts_the_backup(world: World) -> None:
+    sleeps = Sleeps()
+    summary = _stubbed_schedule(
+        world, ["ThrottlingException", "LimitExceededException"], succeed=True, sleeps=sleeps
+    )
+    assert (summary["started"], summary["failed"]) == (1, 0)
+    assert [s for s in sleeps.calls if s >= 0.25] == [0.25, 0.5]
+    [chunk, _] = world.drain()
+    assert json.loads(chunk["body"])["backups"][0]["table"] == "orders"
+    assert world.alerts() == []
+
+
+def test_throttling_past_the_retries_is_a_failure(world: World) -> None:
+    sleeps = Sleeps()
+    summary = _stubbed_schedule(world, ["ThrottlingException"] * 6, succeed=False, sleeps=sleeps)
+    assert (summary["started"], summary["failed"], summary["messages"]) == (0, 1, 0)
+    assert [s for s in sleeps.calls if s >= 0.25] == [0.25, 0.5, 1.0, 2.0, 4.0]
+    [(_, body)] = world.alerts()
+    assert "- table: orders\n  backup: -\n" in body
+    assert (
+        "reason: could not start backup: ThrottlingException: ThrottlingException happened" in body
+    )
+
+
+@pytest.mark.parametrize(
+    "code", ["ContinuousBackupsUnavailableException", "TableNotFoundException"]
+)
+def test_permanent_errors_fail_at_once(world: World, code: str) -> None:
+    sleeps = Sleeps()
+    summary = _stubbed_schedule(world, [code], succeed=False, sleeps=sleeps)
+    assert summary["failed"] == 1
+    assert not [s for s in sleeps.calls if s >= 0.25]
+    [(_, body)] = world.alerts()
+    assert f"could not start backup: {code}" in body
+
+
+def test_tag_selection_follows_pages_and_needs_every_tag() -> None:
+    tagging = boto3.client("resourcegroupstaggingapi", region_name=REGION)
+    arn = "arn:aws:dynamodb:eu-west-1:123456789012:table/{}"
+    filters = {
+        "ResourceTypeFilters": ["dynamodb:table"],
+        "TagFilters": [
+            {"Key": "backup", "Values": ["daily"]},
+            {"Key": "team", "Values": ["a"]},
+        ],
+        "ResourcesPerPage": 100,
+    }
+    both = [{"Key": "backup", "Value": "daily"}, {"Key": "team", "Value": "a"}]
+    with Stubber(tagging) as stub:
+        stub.add_response(
+            "get_resources",
+            {
+                "PaginationToken": "page-2",
+                "ResourceTagMappingList": [
+                    {"ResourceARN": arn.format("orders"), "Tags": both},
+                    {"ResourceARN": arn.format("half"), "Tags": both[:1]},
+                ],
+            },
+            filters | {"PaginationToken": ""},
+        )
+        stub.add_response(
+            "get_resources",
+            {
+                "PaginationToken": "",
+                "ResourceTagMappingList": [
+                    {"ResourceARN": arn.format("users"), "Tags": both},
+                    {"ResourceARN": "arn:aws:s3:::not-a-table", "Tags": both},
+                ],
+            },
+            filters | {"PaginationToken": "page-2"},
+        )
+        names = scheduler.tagged_tables(
+            tagging, (("backup", "daily"), ("team", "a")), sleep=no_sleep, rand=lambda: 0.0
+        )
+        stub.assert_no_pending_responses()
+    assert names == {"orders", "users"}
+
+
+def test_no_tags_selects_nothing_without_calling_the_api() -> None:
+    tagging = boto3.client("resourcegroupstaggingapi", region_name=REGION)
+    with Stubber(tagging):
+        assert scheduler.tagged_tables(tagging, (), sleep=no_sleep, rand=lambda: 0.0) == set()
