@@ -372,27 +372,35 @@ def run(
 def _hand_back(
     ctx: Context, records: Sequence[Mapping[str, Any]], failed_groups: set[str]
 ) -> list[dict[str, str]]:
-    """Re-send unprocessed records unchanged (time budget low); returns those not re-sent."""
+    """Re-send unprocessed records unchanged (time budget low); returns those not re-sent.
+
+    Records of a failed group, and records without a group (a FIFO queue needs one), are
+    returned as failures; so are all of them when the re-send itself fails.
+    """
     resend: list[Outgoing] = []
-    returned: list[dict[str, str]] = []
-    handed: list[str] = []
+    returned: list[str] = []
     for record in records:
         message_id = str(record["messageId"])
         group = _group(record)
         body = record.get("body")
         if group in failed_groups or not group or not isinstance(body, str):
-            returned.append({"itemIdentifier": message_id})
+            returned.append(message_id)
             continue
         resend.append(Outgoing(body=body, group_id=group, dedup_id=dedup_id(body, message_id)))
-        handed.append(message_id)
     if resend:
         try:
             ctx.send(resend)
         except Exception:
             LOG.exception("could not hand records back; returning them as failures")
-            return returned + [{"itemIdentifier": m} for m in handed]
-    log_event(LOG, logging.WARNING, "time budget low; records re-sent", count=len(resend))
-    return returned
+            returned = [str(record["messageId"]) for record in records]
+    log_event(
+        LOG,
+        logging.WARNING,
+        "time budget low; records handed back",
+        resent=len(records) - len(returned),
+        returned=len(returned),
+    )
+    return [{"itemIdentifier": message_id} for message_id in returned]
 
 
 def handler(event: Mapping[str, Any], context: object) -> dict[str, list[dict[str, str]]]:

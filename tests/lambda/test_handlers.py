@@ -1102,3 +1102,44 @@ def test_no_tags_selects_nothing_without_calling_the_api() -> None:
     tagging = boto3.client("resourcegroupstaggingapi", region_name=REGION)
     with Stubber(tagging):
         assert scheduler.tagged_tables(tagging, (), sleep=no_sleep, rand=lambda: 0.0) == set()
+
+
+def test_a_deleted_backup_of_the_slot_does_not_count_as_present(world: World) -> None:
+    world.table("orders")
+    world.env(TABLE_NAMES='["orders"]')
+    world.schedule()
+    _only_backup(world, "orders").status = "DELETED"
+
+    again = world.schedule()
+
+    assert (again["started"], again["already_present"]) == (1, 0)
+    assert world.backup_names("orders") == ["scheduled-orders-20261128T040000Z"] * 2
+
+
+def test_low_budget_returns_failed_groups_and_records_it_cannot_re_send(world: World) -> None:
+    world.table("orders")
+    world.env(TABLE_NAMES='["orders"]')
+    world.schedule()
+    chunk, final = world.drain()
+    records = [
+        record("garbage", "poisoned", "m1"),
+        record(chunk["body"], "poisoned", "m2"),
+        record(final["body"], "final", "m3"),
+        {"messageId": "m4", "body": chunk["body"]},  # no group: cannot be re-sent to a FIFO
+    ]
+
+    class LowAfterFirst(monitor.Budget):
+        def low(self) -> bool:
+            return bool(world.alerts())  # low once the first record has been alerted
+
+    world.env(MONITOR_QUEUE_URL=world.queue_url.replace("backup-monitor", "missing-queue"))
+    response = world.monitor(records, budget=LowAfterFirst(None))
+
+    assert response == {
+        "batchItemFailures": [
+            {"itemIdentifier": "m1"},
+            {"itemIdentifier": "m2"},
+            {"itemIdentifier": "m3"},
+            {"itemIdentifier": "m4"},
+        ]
+    }
