@@ -104,6 +104,9 @@ class ScenarioResult:
     calls_by_principal_operation: dict[str, int]
     throttles_by_operation: dict[str, int]
     table_calls_max: int
+    list_backups_by_kind: dict[str, int]
+    create_span_seconds: float
+    call_overhead_ms: float
     scheduler: PhaseResult
     monitor: PhaseResult
     checks: dict[str, Any]
@@ -149,6 +152,9 @@ class ScenarioResult:
             calls_by_principal_operation=data["calls_by_principal_operation"],
             throttles_by_operation=data["throttles_by_operation"],
             table_calls_max=data["table_calls_max"],
+            list_backups_by_kind=data["list_backups_by_kind"],
+            create_span_seconds=data["create_span_seconds"],
+            call_overhead_ms=data["call_overhead_ms"],
             scheduler=PhaseResult(**data["scheduler"]),
             monitor=PhaseResult(**data["monitor"]),
             checks=data["checks"],
@@ -163,12 +169,16 @@ def summarize_calls(records: list[CallRecord]) -> dict[str, Any]:
     by_both = count_by(records, "principal", "service", "operation")
     throttled = count_by((r for r in records if r.throttled), "service", "operation")
     per_table = Counter(r.table for r in records if r.table is not None)
+    listings = count_by((r for r in records if r.detail), "detail")
+    creates = [r.at for r in records if r.operation == "CreateBackup" and not r.throttled]
     return {
         "calls_by_operation": {":".join(k): v for k, v in sorted(by_op.items())},
         "calls_by_principal": {k[0]: v for k, v in sorted(by_principal.items())},
         "calls_by_principal_operation": {"/".join(k): v for k, v in sorted(by_both.items())},
         "throttles_by_operation": {":".join(k): v for k, v in sorted(throttled.items())},
         "table_calls_max": max(per_table.values(), default=0),
+        "list_backups_by_kind": {k[0]: v for k, v in sorted(listings.items())},
+        "create_span_seconds": (max(creates) - min(creates)) if creates else 0.0,
     }
 
 
@@ -415,6 +425,18 @@ def _interceptor(sim: SimulatedAws) -> Callable[..., Any]:
     return intercept
 
 
+def calibrate(client: Any, latency: float, calls: int = 30) -> float:
+    """Real milliseconds one API call costs the local stack (client, HTTP, moto) beyond the
+    simulated latency, at time scale 1: the median of `calls` sequential DescribeLimits."""
+    times = []
+    for _ in range(calls):
+        t0 = time.perf_counter()
+        client.describe_limits()
+        times.append(time.perf_counter() - t0 - latency)
+    times.sort()
+    return max(0.0, times[len(times) // 2] * 1000.0)
+
+
 def run_scenario(config: ScenarioConfig) -> ScenarioResult:
     """Run one scenario in this process (it starts moto here; see `run_isolated`)."""
     real0 = time.monotonic()
@@ -450,6 +472,7 @@ def run_scenario(config: ScenarioConfig) -> ScenarioResult:
             "TABLE_NAMES": "[]",
             "TABLE_NAMES_FILE": str(tables_file),
         }
+        overhead_ms = calibrate(aws.client("dynamodb", "runtime"), config.latency)
         log.clear()
 
         # 1. the scheduler
@@ -515,6 +538,7 @@ def run_scenario(config: ScenarioConfig) -> ScenarioResult:
         monitor=monitor,
         checks=checks,
         real_seconds=time.monotonic() - real0,
+        call_overhead_ms=overhead_ms,
         **summary,
     )
 

@@ -170,6 +170,17 @@ def table_of(params: Mapping[str, Any]) -> str | None:
     return None
 
 
+def detail(operation: str, params: Mapping[str, Any]) -> str:
+    """What kind of ListBackups a call is: of one table, of a time window, or of all."""
+    if operation != "ListBackups":
+        return ""
+    if "TableName" in params:
+        return "table"
+    if "TimeRangeLowerBound" in params or "TimeRangeUpperBound" in params:
+        return "window"
+    return "all"
+
+
 @dataclass(frozen=True)
 class Throttle:
     code: str = THROTTLE_CODE
@@ -199,6 +210,7 @@ class CallRecord:
     table: str | None
     throttled: bool
     at: float
+    detail: str = ""
 
 
 @dataclass
@@ -246,7 +258,8 @@ class SimulatedAws:
         now = self.clock.now()
         admitted = self.limits.admit(service, operation, now)
         table = table_of(params) if service == "dynamodb" else None
-        self.log.add(CallRecord(service, operation, principal, table, not admitted, now))
+        kind = detail(operation, params)
+        self.log.add(CallRecord(service, operation, principal, table, not admitted, now, kind))
         if not admitted:
             return Throttle()
         if service == "dynamodb" and operation == "ListBackups":

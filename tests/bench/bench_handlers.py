@@ -1,0 +1,20 @@
+"""Tiny handlers for the worker tests (imported by spec in the worker's child process)."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+
+def sleepy(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Sleeps `event["sleep"]` seconds, prints one EMF line, reports the remaining time."""
+    before = context.get_remaining_time_in_millis()
+    time.sleep(float(event["sleep"]))
+    print(json.dumps({"_aws": {"CloudWatchMetrics": []}, "Things": event["things"]}))
+    print("a log line that is not EMF")
+    return {"before": before, "after": context.get_remaining_time_in_millis()}
+
+
+def broken(event: dict[str, Any], context: Any) -> None:
+    raise RuntimeError("the handler failed on purpose")
