@@ -110,6 +110,22 @@ def evaluate_module(source: Path, instances: dict[str, dict[str, Any]], workdir:
     return load(workdir)
 
 
+# tfparse expands at most 32 module calls of one root module; stay well below.
+MODULES_PER_ROOT = 16
+
+
+def evaluate_many(source: Path, instances: dict[str, dict[str, Any]], workdir: Path) -> Parsed:
+    """``evaluate_module`` for any number of instances (several roots, results merged)."""
+    names = list(instances)
+    merged: Parsed = {}
+    for start in range(0, len(names), MODULES_PER_ROOT):
+        chunk = {n: instances[n] for n in names[start : start + MODULES_PER_ROOT]}
+        parsed = evaluate_module(source, chunk, workdir / f"chunk{start // MODULES_PER_ROOT}")
+        for block_type, found in parsed.items():
+            merged.setdefault(block_type, []).extend(found)
+    return merged
+
+
 def conditions(block: Block, kind: str) -> list[tuple[bool | None, str]]:
     """(evaluated condition, error message) of a block's validations or preconditions."""
     if kind == "validation":

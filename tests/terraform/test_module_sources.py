@@ -1,0 +1,57 @@
+"""What the offline evaluation cannot show: version constraints, providers, key policy."""
+
+from __future__ import annotations
+
+import re
+
+import hcl2
+import pytest
+
+from tools import tfeval
+
+ROOT_FILES = sorted(tfeval.REPO.glob("*.tf"))
+
+
+def test_version_constraints() -> None:
+    with (tfeval.REPO / "versions.tf").open(encoding="utf-8") as handle:
+        terraform = hcl2.load(handle)["terraform"][0]
+    assert terraform["required_version"] == '">= 1.5.0"'
+    providers = terraform["required_providers"][0]
+    assert providers["aws"]["source"] == '"hashicorp/aws"'
+    assert providers["aws"]["version"] == '">= 5.70.0, < 7.0.0"'
+    assert providers["archive"]["version"] == '">= 2.4.0"'
+
+
+@pytest.mark.parametrize("path", ROOT_FILES, ids=lambda p: p.name)
+def test_module_declares_no_provider(path: object) -> None:
+    with open(str(path), encoding="utf-8") as handle:
+        assert "provider" not in hcl2.load(handle)
+
+
+def test_iam_policies_module_is_pure() -> None:
+    for path in (tfeval.IAM_POLICIES).glob("*.tf"):
+        with path.open(encoding="utf-8") as handle:
+            parsed = hcl2.load(handle)
+        assert not {"resource", "data", "provider", "module"} & set(parsed), path.name
+
+
+@pytest.mark.parametrize("name", ["basic", "tag-selection", "complete"])
+def test_examples_are_root_modules_with_a_provider(name: str) -> None:
+    parsed = tfeval.load_example(name)
+    assert tfeval.blocks(parsed, "provider")
+    (call,) = [
+        b for b in tfeval.blocks(parsed, "module") if "source" in b and b["source"] == "../../"
+    ]
+    assert call["__tfmeta"]["path"] == "module.dynamodb_backup"
+
+
+def test_topic_key_lets_cloudwatch_alarms_publish() -> None:
+    """Alarms cannot use the AWS-managed SNS key; the module's key must allow them."""
+    text = (tfeval.REPO / "sns.tf").read_text(encoding="utf-8")
+    statement = re.search(r'Sid\s*=\s*"CloudWatchAlarmsPublish"(.*?)\n\s*\}', text, re.S)
+    assert statement is not None
+    body = statement.group(1)
+    assert 'Service = "cloudwatch.amazonaws.com"' in body
+    assert '"kms:Decrypt"' in body
+    assert '"kms:GenerateDataKey*"' in body
+    assert '"aws:SourceAccount"' in body
