@@ -36,7 +36,7 @@ def parse_importtime(stderr: str, module: str, part: str = "boto3") -> tuple[flo
     package's) on, i.e. after the interpreter's start-up imports; the second is the
     cumulative time of `part`'s entry at whatever depth it appears (0 if absent)."""
     total_us = part_us = 0
-    seen = False
+    seen = found = False
     for line in stderr.splitlines():
         if not line.startswith("import time:") or "|" not in line:
             continue
@@ -47,11 +47,12 @@ def parse_importtime(stderr: str, module: str, part: str = "boto3") -> tuple[flo
         depth = len(name) - len(name.lstrip(" "))
         if depth == 1 and (name.strip() == module or module.startswith(name.strip() + ".")):
             seen = True
+            found = found or name.strip() == module
         if seen and depth == 1:
             total_us += int(fields[1])
         if name.strip() == part:  # the log is post-order: children come before parents
             part_us = int(fields[1])
-    if not seen:
+    if not found:
         raise ValueError(f"{module} not found in the importtime log")
     return total_us / 1e6, part_us / 1e6
 
