@@ -51,7 +51,6 @@ def report() -> dict[str, Any]:
         check=False,
         cwd=tfeval.REPO,
         timeout=600,
-        env={**os.environ, "BC_SKIP_MAPPING": "TRUE", "CHECKOV_RUN_SCA_PACKAGE_SCAN_V2": ""},
     )
     assert result.returncode in (0, 1), result.stderr[-2000:]
     parsed = json.loads(result.stdout)
