@@ -35,11 +35,13 @@ locals {
   # Encryption
   ##############################################################################
 
-  create_sns_kms_key = var.create_sns_topic && var.kms_key_arn == null && var.create_sns_kms_key
+  # Counts depend on booleans only, never on whether kms_key_arn is null: a key created in
+  # the same apply is unknown at plan, and count cannot wait for it.
+  create_sns_kms_key = var.create_sns_topic && var.create_sns_kms_key
 
   sns_kms_master_key_id = (
-    var.kms_key_arn != null ? var.kms_key_arn :
-    local.create_sns_kms_key ? aws_kms_key.sns[0].arn : "alias/aws/sns"
+    local.create_sns_kms_key ? aws_kms_key.sns[0].arn :
+    var.kms_key_arn != null ? var.kms_key_arn : "alias/aws/sns"
   )
 
   # Keys the functions must be allowed to use: the customer key (queues, topic) and the

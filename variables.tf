@@ -20,7 +20,7 @@ variable "tags" {
 }
 
 variable "kms_key_arn" {
-  description = "ARN of a customer-managed KMS key that encrypts the queues, the alert topic (when the module creates it) and the log groups. Its key policy must allow `logs.<region>.amazonaws.com`, `cloudwatch.amazonaws.com` (alarms publish to the topic) and `events.amazonaws.com` (the schedule's dead-letter queue). `null`: SQS-managed encryption for the queues, CloudWatch Logs' own encryption for the logs, and a module-created key for the topic (see `create_sns_kms_key`)."
+  description = "ARN of a customer-managed KMS key that encrypts the queues, the log groups, the functions' environment and, with `create_sns_kms_key = false`, the topic the module creates. Its key policy must allow `logs.<region>.amazonaws.com`, `events.amazonaws.com` (the schedule's dead-letter queue) and, for the topic, `cloudwatch.amazonaws.com` (alarms publish to it). `null`: SQS-managed encryption for the queues and CloudWatch Logs' own encryption for the logs."
   type        = string
   default     = null
 
@@ -121,7 +121,7 @@ variable "max_wait_minutes" {
 ################################################################################
 
 variable "schedule_rule_name" {
-  description = "Name of the EventBridge rule (default event bus) that starts the scheduler."
+  description = "Name of the EventBridge rule (default event bus) that starts the scheduler. Unique per region and account: set it when you deploy the module more than once."
   type        = string
   default     = "DynamoDBBackupScheduleRule"
 
@@ -404,7 +404,7 @@ variable "sns_topic_name" {
 }
 
 variable "create_sns_kms_key" {
-  description = "When the module creates the topic and no `kms_key_arn` is given, create a customer-managed key (rotation on) for it whose policy lets CloudWatch alarms publish. `false`: the AWS-managed `alias/aws/sns` key, which CloudWatch alarms cannot use."
+  description = "When the module creates the topic, give it a key of its own (customer-managed, rotation on) whose policy lets CloudWatch alarms publish. `false`: the topic uses `kms_key_arn`, or, without one, the AWS-managed `alias/aws/sns` key, which CloudWatch alarms cannot use."
   type        = bool
   default     = true
 }

@@ -428,6 +428,44 @@ def test_alert_topic_is_encrypted_and_subscribed(name: str) -> None:
     assert json.loads(key["policy"])["Version"] == "2012-10-17"
 
 
+KEY = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+
+
+def test_topic_key_choice_depends_on_booleans_only(tmp_path: Path) -> None:
+    """Own key by default; kms_key_arn with create_sns_kms_key = false; never on a null test."""
+    parsed = tfeval.evaluate_module(
+        tfeval.REPO,
+        {
+            "own_key": {"table_names": ["orders"], "kms_key_arn": KEY},
+            "customer_key": {
+                "table_names": ["orders"],
+                "kms_key_arn": KEY,
+                "create_sns_kms_key": False,
+            },
+            "aws_managed": {"table_names": ["orders"], "create_sns_kms_key": False},
+        },
+        tmp_path,
+    )
+    own = tfeval.find(parsed, "module.own_key.aws_kms_key.sns[0]")
+    topic = tfeval.find(parsed, "module.own_key.aws_sns_topic.this[0]")
+    assert topic["kms_master_key_id"] == own["id"]
+    policy = tfeval.find(parsed, "module.own_key.module.iam_policies")
+    assert policy["kms_key_arns"] == [KEY, own["id"]]
+
+    assert tfeval.find_all(parsed, "module.customer_key.aws_kms_key.") == []
+    topic = tfeval.find(parsed, "module.customer_key.aws_sns_topic.this[0]")
+    assert topic["kms_master_key_id"] == KEY
+
+    assert tfeval.find_all(parsed, "module.aws_managed.aws_kms_key.") == []
+    topic = tfeval.find(parsed, "module.aws_managed.aws_sns_topic.this[0]")
+    assert topic["kms_master_key_id"] == "alias/aws/sns"
+    assert tfeval.find(parsed, "module.aws_managed.module.iam_policies")["kms_key_arns"] == []
+
+    locals_text = (tfeval.REPO / "locals.tf").read_text(encoding="utf-8")
+    line = next(x for x in locals_text.splitlines() if x.strip().startswith("create_sns_kms_key"))
+    assert "kms_key_arn" not in line
+
+
 # -- IAM --------------------------------------------------------------------------------
 
 
