@@ -33,6 +33,11 @@ output "scheduler_dlq_arn" {
   value       = aws_sqs_queue.scheduler_dlq.arn
 }
 
+output "scheduler_dlq_name" {
+  description = "Name of the scheduler's dead-letter queue."
+  value       = aws_sqs_queue.scheduler_dlq.name
+}
+
 output "scheduler_dlq_url" {
   description = "URL of the scheduler's dead-letter queue."
   value       = aws_sqs_queue.scheduler_dlq.url
