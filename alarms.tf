@@ -45,7 +45,7 @@ resource "aws_cloudwatch_metric_alarm" "function_errors" {
   alarm_actions = local.alarm_actions
   ok_actions    = local.ok_actions
 
-  tags = var.tags
+  tags = merge(var.tags, var.alarm_tags)
 }
 
 resource "aws_cloudwatch_metric_alarm" "backups_failed" {
@@ -68,7 +68,7 @@ resource "aws_cloudwatch_metric_alarm" "backups_failed" {
   alarm_actions = local.alarm_actions
   ok_actions    = local.ok_actions
 
-  tags = var.tags
+  tags = merge(var.tags, var.alarm_tags)
 }
 
 resource "aws_cloudwatch_metric_alarm" "dlq_not_empty" {
@@ -91,7 +91,7 @@ resource "aws_cloudwatch_metric_alarm" "dlq_not_empty" {
   alarm_actions = local.alarm_actions
   ok_actions    = local.ok_actions
 
-  tags = var.tags
+  tags = merge(var.tags, var.alarm_tags)
 }
 
 # Dead man's switch: BackupsSucceeded is emitted only when > 0, so an hour without it
@@ -118,7 +118,7 @@ resource "aws_cloudwatch_metric_alarm" "no_backup_succeeded" {
   alarm_actions = local.alarm_actions
   ok_actions    = local.ok_actions
 
-  tags = var.tags
+  tags = merge(var.tags, var.alarm_tags)
 
   lifecycle {
     precondition {

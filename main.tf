@@ -31,7 +31,7 @@ resource "aws_cloudwatch_log_group" "scheduler" {
   retention_in_days = var.cloudwatch_logs_retention_in_days
   kms_key_id        = var.kms_key_arn
 
-  tags = var.tags
+  tags = merge(var.tags, var.cloudwatch_log_group_tags)
 }
 
 resource "aws_cloudwatch_log_group" "monitor" {
@@ -40,7 +40,7 @@ resource "aws_cloudwatch_log_group" "monitor" {
   retention_in_days = var.cloudwatch_logs_retention_in_days
   kms_key_id        = var.kms_key_arn
 
-  tags = var.tags
+  tags = merge(var.tags, var.cloudwatch_log_group_tags)
 }
 
 ################################################################################
@@ -69,7 +69,7 @@ resource "aws_iam_role" "scheduler" {
   assume_role_policy   = jsonencode({ Version = "2012-10-17", Statement = [{ Effect = "Allow", Action = "sts:AssumeRole", Principal = { Service = "lambda.amazonaws.com" } }] })
   permissions_boundary = var.role_permissions_boundary
 
-  tags = var.tags
+  tags = merge(var.tags, var.iam_role_tags)
 }
 
 resource "aws_iam_role_policy" "scheduler" {
@@ -84,7 +84,7 @@ resource "aws_iam_role" "monitor" {
   assume_role_policy   = jsonencode({ Version = "2012-10-17", Statement = [{ Effect = "Allow", Action = "sts:AssumeRole", Principal = { Service = "lambda.amazonaws.com" } }] })
   permissions_boundary = var.role_permissions_boundary
 
-  tags = var.tags
+  tags = merge(var.tags, var.iam_role_tags)
 }
 
 resource "aws_iam_role_policy" "monitor" {
@@ -146,7 +146,7 @@ resource "aws_lambda_function" "scheduler" {
     log_group  = aws_cloudwatch_log_group.scheduler.name
   }
 
-  tags = var.tags
+  tags = merge(var.tags, var.lambda_function_tags)
 
   lifecycle {
     precondition {
@@ -209,7 +209,7 @@ resource "aws_lambda_function" "monitor" {
     log_group  = aws_cloudwatch_log_group.monitor.name
   }
 
-  tags = var.tags
+  tags = merge(var.tags, var.lambda_function_tags)
 
   depends_on = [aws_iam_role_policy.monitor]
 }

@@ -19,6 +19,24 @@ variable "tags" {
   default     = {}
 }
 
+variable "lambda_function_tags" {
+  description = "Additional tags of both functions."
+  type        = map(string)
+  default     = {}
+}
+
+variable "iam_role_tags" {
+  description = "Additional tags of both functions' roles."
+  type        = map(string)
+  default     = {}
+}
+
+variable "cloudwatch_log_group_tags" {
+  description = "Additional tags of both functions' log groups."
+  type        = map(string)
+  default     = {}
+}
+
 variable "kms_key_arn" {
   description = "ARN of a customer-managed KMS key that encrypts the queues, the log groups, the functions' environment and, with `create_sns_kms_key = false`, the topic the module creates. Its key policy must allow `logs.<region>.amazonaws.com`, `events.amazonaws.com` (the schedule's dead-letter queue) and, for the topic, `cloudwatch.amazonaws.com` (alarms publish to it). `null`: SQS-managed encryption for the queues and CloudWatch Logs' own encryption for the logs."
   type        = string
@@ -503,6 +521,12 @@ variable "alarm_period_seconds" {
     condition     = var.alarm_period_seconds >= 60 && var.alarm_period_seconds <= 86400 && var.alarm_period_seconds % 60 == 0
     error_message = "alarm_period_seconds must be a multiple of 60 from 60 to 86400."
   }
+}
+
+variable "alarm_tags" {
+  description = "Additional tags of the alarms."
+  type        = map(string)
+  default     = {}
 }
 
 variable "alarm_ok_notifications" {

@@ -111,6 +111,9 @@ module "dynamodb_backup" {
   queue_tags = {
     Component = "backup-monitoring"
   }
+  lambda_function_tags = {
+    Component = "backup-functions"
+  }
 }
 
 output "module" {

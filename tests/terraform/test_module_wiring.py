@@ -428,6 +428,28 @@ def test_alert_topic_is_encrypted_and_subscribed(name: str) -> None:
     assert json.loads(key["policy"])["Version"] == "2012-10-17"
 
 
+@pytest.mark.parametrize("name", ALL)
+def test_tags_are_merged_with_per_resource_tags(name: str) -> None:
+    common = tfeval.find(ex(name), M)["tags"]
+    extra = {
+        "aws_lambda_function.": "lambda_function_tags",
+        "aws_sqs_queue.": "queue_tags",
+        "aws_cloudwatch_metric_alarm.": "alarm_tags",
+        "aws_iam_role.": "iam_role_tags",
+        "aws_cloudwatch_log_group.": "cloudwatch_log_group_tags",
+    }
+    for prefix, variable in extra.items():
+        wanted = {**common, **(tfeval.find(ex(name), M).get(variable) or {})}
+        found = tfeval.find_all(ex(name), f"{M}.{prefix}")
+        assert found
+        for block in found:
+            assert block["tags"] == wanted, tfeval.block_path(block)
+    if name == "complete":
+        f = res(name, "aws_lambda_function.monitor")
+        assert f["tags"]["Component"] == "backup-functions"
+        assert f["tags"]["Environment"] == "prod"
+
+
 KEY = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 
 
