@@ -3,7 +3,8 @@
     python -m tools.schema.check [REPO]
 
 Schema: the module and the examples against each AWS snapshot (the floor of versions.tf,
-the latest 5.x, 6.x), each with the archive snapshot. References: every module directory.
+the latest 5.x, 6.x), each with the archive snapshot; the language's own blocks
+(variable, output, module, terraform). References: every module directory.
 Exit status 1 when anything is wrong.
 """
 
@@ -13,7 +14,7 @@ import sys
 from pathlib import Path
 
 from tools.schema.check_refs import ReferenceChecker
-from tools.schema.check_schema import ProviderSchemas, check_module
+from tools.schema.check_schema import ProviderSchemas, check_language, check_module
 from tools.schema.hcl import Problem, load_module, module_dirs
 
 REPO = Path(__file__).resolve().parents[2]
@@ -40,6 +41,7 @@ def problems(repo: Path) -> list[Problem]:
         module = load_module(directory, repo)
         for schemas in sets.values():
             found.update(check_module(module, schemas))
+        found.update(check_language(module))
         found.update(refs.check(refs.module(directory)))
     return sorted(found)
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tools.schema.hcl import Block, Module, Problem
+from tools.schema.hcl import Block, Module, Problem, object_keys, string_literal
 
 SCHEMA_DIR = Path(__file__).resolve().parents[2] / "tests" / "tfstatic" / "schema"
 
@@ -256,3 +256,128 @@ def check_module(module: Module, schemas: ProviderSchemas) -> list[Problem]:
     for block in module.blocks:
         checker.top_level(block)
     return sorted(checker.problems)
+
+
+def _spec(required: tuple[str, ...], optional: tuple[str, ...], **blocks: Schema) -> Schema:
+    arguments = {name: {"required": True} for name in required}
+    arguments |= {name: {"required": False} for name in optional}
+    return {"arguments": arguments, "blocks": blocks}
+
+
+_CONDITION = _spec(("condition", "error_message"), ())
+# The Terraform language's own blocks (Terraform 1.5 - 1.x, OpenTofu 1.6 - 1.x).
+LANGUAGE: dict[str, Schema] = {
+    "variable": _spec(
+        (),
+        ("type", "default", "description", "sensitive", "nullable", "ephemeral"),
+        validation=_CONDITION,
+    ),
+    "output": _spec(
+        ("value",),
+        ("description", "sensitive", "depends_on", "ephemeral"),
+        precondition=_CONDITION,
+    ),
+}
+TERRAFORM_BLOCK = _spec(
+    (),
+    ("required_version", "experiments"),
+    required_providers={"arguments": {}, "blocks": {}},
+    backend={"arguments": {}, "blocks": {}},
+    cloud={"arguments": {}, "blocks": {}},
+    provider_meta={"arguments": {}, "blocks": {}},
+)
+
+
+def _language_block(block: Block, schema: Schema, where: str) -> list[Problem]:
+    problems: list[Problem] = []
+
+    def report(at: Block, line: int, message: str) -> None:
+        problems.append(Problem(str(at.file), line, f"{where}: {message}"))
+
+    for attr in block.attributes.values():
+        if attr.name not in schema["arguments"]:
+            hint = _suggest(attr.name, list(schema["arguments"]))
+            report(block, attr.line, f"unknown argument `{attr.name}`{hint}")
+    for name, spec in schema["arguments"].items():
+        if spec["required"] and name not in block.attributes:
+            report(block, block.line, f"missing required argument `{name}`")
+    for child in block.blocks:
+        nested = schema["blocks"].get(child.type)
+        if nested is None:
+            hint = _suggest(child.type, list(schema["blocks"]))
+            report(child, child.line, f"unknown block `{child.type}`{hint}")
+        elif block.type != "terraform":  # provider requirements, backend settings: free-form
+            for attr in child.attributes.values():
+                if attr.name not in nested["arguments"]:
+                    report(child, attr.line, f"unknown argument `{attr.name}` in {child.type}")
+            for name in sorted(set(nested["arguments"]) - set(child.attributes)):
+                report(child, child.line, f"{child.type} needs `{name}`")
+            for inner in child.blocks:
+                report(inner, inner.line, f"unknown block `{inner.type}` in {child.type}")
+    return problems
+
+
+REQUIREMENT_KEYS = frozenset({"source", "version", "configuration_aliases"})
+
+
+def _required_providers(module: Module) -> tuple[dict[str, Block], list[Problem]]:
+    """Providers named in ``required_providers`` (and what is wrong in their entries)."""
+    declared: dict[str, Block] = {}
+    problems: list[Problem] = []
+    for terraform in module.of_type("terraform"):
+        for block in terraform.children("required_providers"):
+            for attr in block.attributes.values():
+                declared[attr.name] = block
+                keys = object_keys(attr.expr)
+                where = f"required_providers.{attr.name}"
+                if keys is None:
+                    message = f"{where}: write `{{ source = ..., version = ... }}`"
+                    problems.append(Problem(str(block.file), attr.line, message))
+                    continue
+                for key in sorted(set(keys) - REQUIREMENT_KEYS):
+                    message = f"{where}: unknown key `{key}`" + _suggest(key, [*REQUIREMENT_KEYS])
+                    value = keys[key]
+                    line = attr.line if value.meta.empty else value.meta.line
+                    problems.append(Problem(str(block.file), line, message))
+                source = string_literal(keys["source"]) if "source" in keys else None
+                if source is None or source.split("/")[-1] != attr.name:
+                    message = f'{where}: needs `source = "<namespace>/{attr.name}"`'
+                    problems.append(Problem(str(block.file), attr.line, message))
+    return declared, problems
+
+
+def _provider_requirements(module: Module) -> list[Problem]:
+    declared, problems = _required_providers(module)
+    for block in module.blocks:
+        if block.type in ("resource", "data") and block.labels:
+            used = provider_of(block.labels[0])
+        elif block.type == "provider" and block.labels:
+            used = block.labels[0]
+        else:
+            continue
+        if used != "terraform" and used not in declared:
+            message = f"provider `{used}` is used but not in terraform.required_providers"
+            problems.append(Problem(str(block.file), block.line, message))
+    return problems
+
+
+def check_language(module: Module) -> list[Problem]:
+    """``variable``, ``output``, ``module``, ``locals`` and ``terraform`` blocks: the language's
+    own arguments. Module arguments beyond ``source`` are the called module's variables
+    (check_refs)."""
+    problems: list[Problem] = []
+    for block in module.blocks:
+        where = " ".join([block.type, *(f'"{label}"' for label in block.labels)])
+        if block.type in LANGUAGE:
+            problems += _language_block(block, LANGUAGE[block.type], where)
+        elif block.type == "terraform":
+            problems += _language_block(block, TERRAFORM_BLOCK, where)
+        elif block.type == "module" and "source" not in block.attributes:
+            message = f"{where}: missing required argument `source`"
+            problems.append(Problem(str(block.file), block.line, message))
+        elif block.type == "locals" and block.blocks:
+            first = block.blocks[0]
+            message = "locals: a local is `name = value`, not a block"
+            problems.append(Problem(str(first.file), first.line, message))
+    problems += _provider_requirements(module)
+    return sorted(problems)

@@ -300,3 +300,33 @@ class Problem:
 
     def __str__(self) -> str:
         return f"{self.file}:{self.line}: {self.message}"
+
+
+def object_keys(expr: Tree[Token]) -> dict[str, Tree[Token]] | None:
+    """Keys and value expressions of an object literal ``{ a = ..., b = ... }``, or None."""
+    node = expr
+    while node.data == "expr_term" and len(node.children) == 1:
+        inner = node.children[0]
+        if not isinstance(inner, Tree):
+            return None
+        node = inner
+    if node.data != "object":
+        return None
+    out: dict[str, Tree[Token]] = {}
+    for elem in node.children:
+        if isinstance(elem, Tree) and elem.data == "object_elem":
+            key, value = elem.children[0], elem.children[-1]
+            if isinstance(key, Tree) and isinstance(value, Tree):
+                out[_token_text(key).strip().strip('"')] = value
+    return out
+
+
+def string_literal(expr: Tree[Token]) -> str | None:
+    """The text of a plain string literal without interpolation, or None."""
+    strings = list(expr.find_data("string"))
+    if len(strings) != 1 or list(expr.find_data("interpolation")):
+        return None
+    parts = [p for p in strings[0].children if isinstance(p, Tree)]
+    if any(not all(isinstance(c, Token) for c in p.children) for p in parts):
+        return None
+    return "".join(_token_text(p) for p in parts)
