@@ -16,7 +16,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tools.schema.hcl import Attribute, Block, Module, Problem, Ref, load_module, references
+from tools.schema.hcl import (
+    Attribute,
+    Block,
+    Module,
+    Problem,
+    Ref,
+    load_module,
+    references,
+    string_literal,
+)
 
 MODULE_META = frozenset({"source", "version", "count", "for_each", "providers", "depends_on"})
 ALWAYS_IN_SCOPE = frozenset({"path", "terraform"})
@@ -70,9 +79,8 @@ class ReferenceChecker:
         source_attr = call.attributes.get("source")
         if source_attr is None:
             return None
-        refs, _ = references(source_attr.expr, source_attr.line)
-        text = _literal(source_attr)
-        if refs or text is None or not text.startswith(("./", "../")):
+        text = string_literal(source_attr.expr)
+        if text is None or not text.startswith(("./", "../")):
             return None
         target = (caller.path / text).resolve()
         if not target.is_dir() or not any(target.glob("*.tf")):
@@ -186,7 +194,8 @@ class ReferenceChecker:
             ok = "for_each" in top.attributes and first in ("key", "value")
             return None if ok else f"`{ref.text()}`: only `each.key/value` where `for_each` is set"
         if root == "self":
-            return None if top.type == "resource" else f"`{ref.text()}`: `self` outside a resource"
+            ok = top.type in ("resource", "data")
+            return None if ok else f"`{ref.text()}`: `self` outside a resource or data block"
         if root == "data":
             name = steps[1] if len(steps) > 1 else None
             if (first, name) not in datas:
@@ -216,17 +225,6 @@ class ReferenceChecker:
         if rest[0] not in called.outputs():
             return f"`{ref.text()}`: module `{steps[0]}` has no output `{rest[0]}`"
         return None
-
-
-def _literal(attr: Attribute) -> str | None:
-    """The value of an attribute that is one plain string literal."""
-    text = "".join(
-        str(t) for t in attr.expr.scan_values(lambda v: getattr(v, "type", "") == "STRING_CHARS")
-    )
-    parts = list(attr.expr.find_data("string_part"))
-    if parts and all(len(p.children) == 1 and not hasattr(p.children[0], "data") for p in parts):
-        return text
-    return None
 
 
 def _where(block: Block) -> str:
