@@ -11,6 +11,7 @@ Exit status 1 when anything is wrong.
 from __future__ import annotations
 
 import sys
+from functools import cache
 from pathlib import Path
 
 from tools.schema.check_refs import ReferenceChecker
@@ -22,7 +23,9 @@ AWS_SNAPSHOTS = ("aws-5-floor", "aws-5", "aws-6")
 OTHER_SNAPSHOTS = ("archive",)
 
 
+@cache
 def schema_sets() -> dict[str, ProviderSchemas]:
+    """One provider set per AWS snapshot (loaded once; treat as read-only)."""
     return {aws: ProviderSchemas.load(aws, *OTHER_SNAPSHOTS) for aws in AWS_SNAPSHOTS}
 
 
