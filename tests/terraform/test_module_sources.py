@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import hcl2
 import pytest
@@ -23,8 +24,8 @@ def test_version_constraints() -> None:
 
 
 @pytest.mark.parametrize("path", ROOT_FILES, ids=lambda p: p.name)
-def test_module_declares_no_provider(path: object) -> None:
-    with open(str(path), encoding="utf-8") as handle:
+def test_module_declares_no_provider(path: Path) -> None:
+    with path.open(encoding="utf-8") as handle:
         assert "provider" not in hcl2.load(handle)
 
 
