@@ -69,6 +69,16 @@ class LambdaContext:
 
 
 def _peak_rss_mb() -> float:
+    """This process's peak resident set size. Linux's `VmHWM` belongs to the process's own
+    address space; `getrusage`'s `ru_maxrss` would also count the image of the parent that
+    the child was forked from before it exec'd (the parent here holds moto's whole state)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 

@@ -18,3 +18,11 @@ def sleepy(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 def broken(event: dict[str, Any], context: Any) -> None:
     raise RuntimeError("the handler failed on purpose")
+
+
+def hog(event: dict[str, Any], context: Any) -> int:
+    """Holds `event["mb"]` MB for a moment."""
+    block = bytearray(int(event["mb"]) * 1024 * 1024)
+    for i in range(0, len(block), 4096):
+        block[i] = 1
+    return len(block)

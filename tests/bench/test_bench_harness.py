@@ -244,3 +244,18 @@ def test_targets_table_flags_a_missed_target() -> None:
     assert imports[0].endswith("pass |")
     assert imports[1].endswith("**FAIL** |")
     assert extrapolate(rows[1], 10000).calls_per_table == 5.2
+
+
+def test_worker_peak_memory_is_its_own_and_follows_what_the_handler_holds() -> None:
+    """The parent holds 120 MB; the worker's figure leaves that out, and grows by the
+    60 MB its handler allocates."""
+    parent = bytearray(120 * 1024 * 1024)
+    for i in range(0, len(parent), 4096):
+        parent[i] = 1
+    with Worker("tests.bench.bench_handlers:hog", {}) as worker:
+        idle = worker.cold_start["rss_after_import_mb"]
+        busy = worker.invoke({"mb": 60}, 10.0)
+    assert busy.ok, busy.error
+    assert idle < 100
+    assert busy.peak_rss_mb >= idle + 55
+    assert len(parent) > 0
