@@ -1,7 +1,7 @@
 """Mutation tests: every small mistake injected into the good fixture is reported.
 
-Each mutation appends `zz` to one argument/block name or one referenced name of
-`fixtures/good`; at least one of the checks must then report a problem.
+Each mutation appends `zz` to one argument/block name, one referenced name or one
+attribute read of `fixtures/good`; at least one of the checks must then report a problem.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ REFERENCE = re.compile(
     r"\b(?:var|local|each|count)\.([a-z_0-9]+)|\bmodule\.[a-z_0-9]+\.([a-z_0-9]+)"
     r"|\bdata\.[a-z_0-9]+\.([a-z_0-9]+)|\b(aws_[a-z_0-9]+)\.[a-z_0-9]+"
 )
+ATTRIBUTE = re.compile(r"\b(?:data\.)?aws_[a-z_0-9]+\.[a-z_0-9]+(?:\[[^\]]*\])?\.([a-z_0-9]+)")
 FREE_FORM_KEYS = frozenset({"Table", "Upper", "FunctionName"})  # keys of literal maps
 
 
@@ -41,6 +42,8 @@ def mutations() -> Iterator[tuple[str, int, int]]:
             for ref in REFERENCE.finditer(line):
                 group = next(g for g in range(1, 5) if ref.group(g))
                 yield str(tf.relative_to(GOOD)), index, ref.end(group)
+            for ref in ATTRIBUTE.finditer(line):
+                yield str(tf.relative_to(GOOD)), index, ref.end(1)
 
 
 def all_problems(root: Path) -> list[Problem]:

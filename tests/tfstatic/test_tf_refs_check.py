@@ -54,6 +54,10 @@ def test_messages_name_the_reference() -> None:
         "`count.index`: only `count.index` where `count` is set",
         "`each.value`: only `each.key/value` where `for_each` is set",
         "`module.nobody.url`: no module block `nobody`",
+        "`aws_sqs_queue.single.urll`: aws_sqs_queue has no attribute `urll` (did you mean `url`?)",
+        "`aws_sqs_queue.single[].arn`: aws_sqs_queue.single has no count or for_each to index",
+        "`aws_sqs_queue.this.arn`: aws_sqs_queue.this has count or for_each: index it",
+        "`data.aws_region.current.nmae`: aws_region has no attribute `nmae`",
     ):
         assert any(needle in m for m in messages), needle
 

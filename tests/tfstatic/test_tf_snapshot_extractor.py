@@ -58,6 +58,15 @@ def assembly() -> dict[str, Any]:
                 "initializer": {
                     "parameters": [{"name": "config", "type": {"fqn": "demo.ThingConfig"}}]
                 },
+                "properties": [
+                    {"name": "tfResourceType", "static": True},
+                    {"name": "arn"},
+                    {"name": "outputBase64Sha256"},
+                    {"name": "kmsMasterKeyId"},
+                    {"name": "kmsMasterKeyIdInput"},
+                    {"name": "providerAttribute"},
+                    {"name": "loggingConfig"},
+                ],
             },
             "demo.DataThing": {
                 "kind": "class",
@@ -135,6 +144,14 @@ def test_extracts_arguments_blocks_and_requiredness() -> None:
         "provider": {"required": False},  # renamed by cdktf, real name from the link
         "tags": {"required": False},
     }
+    assert thing.pop("attributes") == [
+        "arn",
+        "kms_master_key_id",  # not its `...Input` twin
+        "logging_config",
+        "output_base64_sha256",  # computed only: both spellings of the digits
+        "output_base64sha256",
+        "provider",  # the docs link's name, not `provider_attribute`
+    ]
     assert thing["blocks"] == {
         "logging_config": {
             "required": False,
@@ -149,6 +166,7 @@ def test_extracts_arguments_blocks_and_requiredness() -> None:
         },
     }
     assert snap["data"]["demo_thing"]["arguments"] == {"name": {"required": False}}
+    assert snap["data"]["demo_thing"]["attributes"] == []
     assert snap["provider_config"]["arguments"] == {"region": {"required": False}}
 
 

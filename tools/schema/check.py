@@ -31,9 +31,18 @@ def schema_sets() -> dict[str, ProviderSchemas]:
 
 def reference_checker(repo: Path) -> ReferenceChecker:
     types: set[str] = set()
+    attributes: dict[str, dict[str, set[str]]] = {"resource": {}, "data": {}}
     for schemas in schema_sets().values():
         types |= schemas.all_resource_types()
-    return ReferenceChecker(resource_types=types, repo=repo)
+        for snapshot in schemas.by_provider.values():
+            for kind, by_type in attributes.items():
+                for type_name, schema in snapshot[kind].items():
+                    if "attributes" not in schema:
+                        continue
+                    have = set(schema["attributes"])
+                    # readable in every supported provider version
+                    by_type[type_name] = by_type[type_name] & have if type_name in by_type else have
+    return ReferenceChecker(resource_types=types, repo=repo, attributes=attributes)
 
 
 def problems(repo: Path) -> list[Problem]:

@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -66,6 +67,9 @@ class ReferenceChecker:
 
     resource_types: set[str]
     repo: Path | None = None
+    # kind ("resource"/"data") -> type -> attributes an expression may read; types not
+    # listed are not checked past their name
+    attributes: dict[str, dict[str, set[str]]] = field(default_factory=dict)
     _modules: dict[Path, Module] = field(default_factory=dict)
 
     def module(self, path: Path) -> Module:
@@ -169,8 +173,8 @@ class ReferenceChecker:
         locals_: set[str],
         calls: dict[str, Block],
         caller: Module,
-        resources: set[tuple[str, str]],
-        datas: set[tuple[str, str]],
+        resources: dict[tuple[str, str], Block],
+        datas: dict[tuple[str, str], Block],
         resource_types: set[str],
     ) -> str | None:
         root, steps = ref.root, ref.steps
@@ -197,17 +201,36 @@ class ReferenceChecker:
             ok = top.type in ("resource", "data")
             return None if ok else f"`{ref.text()}`: `self` outside a resource or data block"
         if root == "data":
-            name = steps[1] if len(steps) > 1 else None
+            name = steps[1] if len(steps) > 1 else ""
             if (first, name) not in datas:
                 return f"`{ref.text()}`: no data block `{first}` `{name}`"
-            return None
+            return self._instance(ref, "data", datas[(first or "", name)], steps[2:])
         if root == "module":
             return self._module_ref(ref, calls, caller)
         if root in resource_types:
             if (root, first) not in resources:
                 return f"`{ref.text()}`: no resource `{root}` `{first}` in this module"
-            return None
+            return self._instance(ref, "resource", resources[(root, first or "")], steps[1:])
         return f"`{ref.text()}`: unknown name `{root}`"
+
+    def _instance(self, ref: Ref, kind: str, block: Block, rest: tuple[str, ...]) -> str | None:
+        """Indexing as ``count``/``for_each`` require, and an attribute the type has."""
+        type_name, name = block.labels
+        repeated = "count" in block.attributes or "for_each" in block.attributes
+        if rest and rest[0] == "[]":
+            if not repeated:
+                return f"`{ref.text()}`: {type_name}.{name} has no count or for_each to index"
+            rest = rest[1:]
+        elif rest and rest[0] == "*":
+            rest = rest[1:]
+        elif rest and repeated:
+            return f"`{ref.text()}`: {type_name}.{name} has count or for_each: index it"
+        known = self.attributes.get(kind, {}).get(type_name)
+        if not rest or known is None or rest[0] in known:
+            return None
+        close = difflib.get_close_matches(rest[0], sorted(known), n=1)
+        hint = f" (did you mean `{close[0]}`?)" if close else ""
+        return f"`{ref.text()}`: {type_name} has no attribute `{rest[0]}`{hint}"
 
     def _module_ref(self, ref: Ref, calls: dict[str, Block], caller: Module) -> str | None:
         steps = list(ref.steps)

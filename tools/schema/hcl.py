@@ -86,9 +86,9 @@ class Module:
     def modules(self) -> dict[str, Block]:
         return {b.labels[0]: b for b in self.of_type("module") if b.labels}
 
-    def resources(self, kind: str) -> set[tuple[str, str]]:
-        """(type, name) of every ``resource`` or ``data`` block."""
-        return {(b.labels[0], b.labels[1]) for b in self.of_type(kind) if len(b.labels) == 2}
+    def resources(self, kind: str) -> dict[tuple[str, str], Block]:
+        """Every ``resource`` or ``data`` block by (type, name)."""
+        return {(b.labels[0], b.labels[1]): b for b in self.of_type(kind) if len(b.labels) == 2}
 
 
 class HclError(Exception):

@@ -4,7 +4,8 @@ The schema comes from PyPI packages generated from the Terraform providers (cdkt
 prebuilt bindings). Their jsii assembly describes each resource as a class whose
 ``...Config`` struct lists the arguments: the docs link of each property ends in
 ``#<argument_name>`` (the snake_case name Terraform uses), ``optional`` tells required from
-optional, and nested blocks are structs whose docs say ``<name> block.``.
+optional, and nested blocks are structs whose docs say ``<name> block.``. The class's own
+getters are the attributes an expression may read.
 
 Usage (downloads the wheels with pip; nothing else needs the network)::
 
@@ -188,12 +189,13 @@ class TypeEntry:
     name: str  # e.g. aws_lambda_function
     config_fqn: str
     version: str
+    class_fqn: str
 
 
 def provider_types(types: dict[str, Jsii], provider: str) -> list[TypeEntry]:
     """Every resource and data source class of ``provider`` in the assembly."""
     out: list[TypeEntry] = []
-    for entry in types.values():
+    for fqn, entry in types.items():
         if entry.get("kind") != "class" or "initializer" not in entry:
             continue
         summary = entry.get("docs", {}).get("summary", "")
@@ -208,7 +210,13 @@ def provider_types(types: dict[str, Jsii], provider: str) -> list[TypeEntry]:
             continue
         kind = "resource" if link.group("kind") == "resources" else "data"
         out.append(
-            TypeEntry(kind, link.group("text").strip(), config[0]["type"]["fqn"], link["version"])
+            TypeEntry(
+                kind,
+                link.group("text").strip(),
+                config[0]["type"]["fqn"],
+                link["version"],
+                fqn,
+            )
         )
     return out
 
@@ -246,8 +254,37 @@ def build(assembly: Jsii, provider: str, wanted: dict[str, set[str]]) -> dict[st
     snapshot["provider_config"] = provider_config(types, provider)
     for kind in ("resource", "data"):
         picked = {e.name: e for e in entries if e.kind == kind and e.name in wanted[kind]}
-        snapshot[kind] = {name: _struct(types, picked[name].config_fqn) for name in sorted(picked)}
+        snapshot[kind] = {
+            name: {
+                **_struct(types, picked[name].config_fqn),
+                "attributes": attributes(types, picked[name]),
+            }
+            for name in sorted(picked)
+        }
     return snapshot
+
+
+def attributes(types: dict[str, Jsii], entry: TypeEntry) -> list[str]:
+    """Every attribute an expression can read (``aws_x.y.<attribute>``): the class's getters,
+    arguments and computed ones alike, without cdktf's ``...Input`` twins."""
+    anchors: dict[str, str] = {}
+    for prop in types[entry.config_fqn].get("properties", []):
+        link = _LINK.search(_docs(prop))
+        block_doc = _BLOCK_DOC.match(prop.get("docs", {}).get("summary", "").strip())
+        name = block_doc.group("name") if block_doc else None
+        anchors[prop["name"]] = name or (link.group("anchor") if link else None) or ""
+    getters = {
+        p["name"] for p in types[entry.class_fqn].get("properties", []) if not p.get("static")
+    }
+    names: set[str] = set()
+    for getter in getters:
+        if getter.endswith("Input") and getter[: -len("Input")] in getters:
+            continue
+        if anchors.get(getter):
+            names.add(anchors[getter])
+        else:  # computed only: no docs link. `outputBase64Sha256` may be either spelling
+            names |= {_snake(getter), re.sub(r"(?<=[a-z])([A-Z])", r"_\1", getter).lower()}
+    return sorted(names)
 
 
 def read_assembly(wheel: Path) -> Jsii:
