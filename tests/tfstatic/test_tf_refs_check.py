@@ -119,9 +119,14 @@ output "b" {
 output "c" {
   value = module.remote.anything
 }
+output "d" {
+  value = module.counted.queue_url
+}
 """
     assert check_text(text) == [
-        '`module.counted[].nope`: module `counted` has no output `nope` (in output "b")'
+        '`module.counted[].nope`: module `counted` has no output `nope` (in output "b")',
+        "`module.counted.queue_url`: module `counted` has count or for_each: index it "
+        '(in output "d")',
     ]
 
 

@@ -89,6 +89,18 @@ def test_major_versions_differ_where_the_provider_changed() -> None:
     assert "region" in six["aws_sqs_queue"]["arguments"]
 
 
+@pytest.mark.parametrize("name", AWS)
+def test_readable_attributes(name: str) -> None:
+    data = snapshot(name)
+    function = set(data["resource"]["aws_lambda_function"]["attributes"])
+    assert {"arn", "invoke_arn", "qualified_arn", "function_name", "version"} <= function
+    assert not any(a.endswith("_input") for a in function)
+    assert {"arn", "url", "name", "id"} <= set(data["resource"]["aws_sqs_queue"]["attributes"])
+    assert "json" in data["data"]["aws_iam_policy_document"]["attributes"]
+    assert "account_id" in data["data"]["aws_caller_identity"]["attributes"]
+    assert "uuid" in data["resource"]["aws_lambda_event_source_mapping"]["attributes"]
+
+
 def test_archive_file_facts() -> None:
     data = snapshot("archive")
     assert data["provider_version"].startswith("2.")
@@ -96,6 +108,7 @@ def test_archive_file_facts() -> None:
     assert required(archive) == {"type", "output_path"}
     assert {"source_dir", "excludes", "output_file_mode"} <= set(archive["arguments"])
     assert required(archive["blocks"]["source"]) == {"content", "filename"}
+    assert {"output_base64sha256", "output_path", "output_size"} <= set(archive["attributes"])
 
 
 def _declared_floor() -> str:

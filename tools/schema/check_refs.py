@@ -238,8 +238,11 @@ class ReferenceChecker:
             return f"`{ref.text()}`: no module block `{steps[0] if steps else ''}`"
         call = calls[steps[0]]
         rest = steps[1:]
+        repeated = "count" in call.attributes or "for_each" in call.attributes
         if rest and rest[0] in ("[]", "*"):
             rest = rest[1:]
+        elif rest and repeated:
+            return f"`{ref.text()}`: module `{steps[0]}` has count or for_each: index it"
         if not rest:
             return None
         called = self.called_module(caller, call)
