@@ -122,11 +122,15 @@ output "c" {
 output "d" {
   value = module.counted.queue_url
 }
+module "missing" {
+  source = "./no/such/dir"
+}
 """
     assert check_text(text) == [
         '`module.counted[].nope`: module `counted` has no output `nope` (in output "b")',
         "`module.counted.queue_url`: module `counted` has count or for_each: index it "
         '(in output "d")',
+        'module "missing": no module (.tf files) at source "./no/such/dir"',
     ]
 
 

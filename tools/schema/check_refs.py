@@ -138,6 +138,11 @@ class ReferenceChecker:
     def _check_call(self, module: Module, call_name: str, call: Block) -> list[Problem]:
         problems: list[Problem] = []
         called = self.called_module(module, call)
+        source = call.attributes.get("source")
+        text = string_literal(source.expr) if source else None
+        if called is None and source and text and text.startswith(("./", "../")):
+            message = f'module "{call_name}": no module (.tf files) at source "{text}"'
+            problems.append(Problem(str(call.file), source.line, message))
         if called is None:
             return problems
         declared = called.variables()
