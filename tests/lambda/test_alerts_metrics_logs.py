@@ -154,3 +154,13 @@ def test_setup_sets_the_level() -> None:
     assert logging.getLogger("dynamodb_backup").getEffectiveLevel() == logging.WARNING
     logs.setup(logging.INFO)
     assert logging.getLogger("dynamodb_backup").getEffectiveLevel() == logging.INFO
+
+
+def test_setup_adds_a_handler_only_when_none_is_installed(monkeypatch: pytest.MonkeyPatch) -> None:
+    root = logging.getLogger()
+    monkeypatch.setattr(root, "handlers", [])
+    logs.setup(logging.INFO)
+    assert len(root.handlers) == 1
+    installed = root.handlers[0]
+    logs.setup(logging.INFO)
+    assert root.handlers == [installed]

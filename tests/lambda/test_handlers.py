@@ -1143,3 +1143,20 @@ def test_low_budget_returns_failed_groups_and_records_it_cannot_re_send(world: W
             {"itemIdentifier": "m4"},
         ]
     }
+
+
+def test_a_week_of_daily_runs_keeps_exactly_the_retention_window(world: World) -> None:
+    world.table("orders")
+    world.table("users")
+    world.env(TABLE_NAMES='["orders", "users"]', RETENTION_DAYS="2")
+    for day in range(7):
+        slot = SLOT_DT + timedelta(days=day)
+        with freeze_time(slot + timedelta(seconds=1)):
+            summary = world.schedule(time=slot.strftime("%Y-%m-%dT%H:%M:%SZ"))
+        assert summary["started"] == 2
+        world.cycle(now=slot + timedelta(minutes=10))
+        # yesterday's backup is 1 day old and stays; the one before is past 2 days: deleted
+        kept = [SLOT_DT + timedelta(days=d) for d in range(max(0, day - 1), day + 1)]
+        for table in ("orders", "users"):
+            assert world.backup_names(table) == [backup_name("scheduled", table, k) for k in kept]
+    assert world.alerts() == []

@@ -10,6 +10,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dynamodb_backup.messages import (
     ChunkMessage,
@@ -188,3 +190,34 @@ def test_delete_messages_split_by_100() -> None:
         "scheduled-20261128T040000Z-d00001",
         "scheduled-20261128T040000Z-d00002",
     ]
+
+
+TABLES = st.from_regex(r"[a-zA-Z0-9_.-]{3,40}", fullmatch=True)
+TIMES = st.datetimes(
+    min_value=datetime(2020, 1, 1), max_value=datetime(2040, 1, 1), timezones=st.just(UTC)
+)
+
+
+@settings(max_examples=200)
+@given(
+    prefix=st.from_regex(r"[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}", fullmatch=True),
+    slot=TIMES,
+    created=st.lists(TIMES, min_size=1, max_size=5),
+    tables=st.lists(TABLES, min_size=1, max_size=100),
+    attempt=st.integers(min_value=0, max_value=10_000),
+)
+def test_every_chunk_survives_the_queue(
+    prefix: str, slot: datetime, created: list[datetime], tables: list[str], attempt: int
+) -> None:
+    message = ChunkMessage(
+        prefix=prefix,
+        slot=slot.replace(microsecond=0),
+        chunk=7,
+        attempt=attempt,
+        window=Window.around(created),
+        backups=tuple(
+            BackupRef(t, f"arn:aws:dynamodb:r:1:table/{t}/backup/{i}") for i, t in enumerate(tables)
+        ),
+    )
+    assert decode(encode(message)) == message
+    assert all(message.window.contains(t) for t in created)
