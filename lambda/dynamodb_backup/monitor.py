@@ -24,6 +24,7 @@ from dynamodb_backup.aws import (
     error_message,
     list_backups,
 )
+from dynamodb_backup.budget import Budget
 from dynamodb_backup.config import MonitorConfig
 from dynamodb_backup.logs import log_event
 from dynamodb_backup.messages import (
@@ -46,30 +47,6 @@ from dynamodb_backup.status import Outcome, classify
 LOG = logging.getLogger(__name__)
 DELETE_RATE = 9.0
 BUDGET_RESERVE = 0.25
-
-
-class Budget:
-    """The invocation's time budget: low once less than 25 % of the start remains."""
-
-    def __init__(self, remaining_ms: Callable[[], int] | None) -> None:
-        self._remaining = remaining_ms
-        self._start = remaining_ms() if remaining_ms is not None else None
-
-    @classmethod
-    def from_context(cls, context: object) -> Budget:
-        getter = getattr(context, "get_remaining_time_in_millis", None)
-        if not callable(getter):
-            return cls(None)
-        try:
-            int(getter())
-        except Exception:  # a tool's context without a usable clock: no budget
-            return cls(None)
-        return cls(lambda: int(getter()))
-
-    def low(self) -> bool:
-        if self._remaining is None or self._start is None:
-            return False
-        return self._remaining() < self._start * BUDGET_RESERVE
 
 
 @dataclass
@@ -407,4 +384,6 @@ def handler(event: Mapping[str, Any], context: object) -> dict[str, list[dict[st
     """Lambda entry point (SQS event source mapping, partial batch response)."""
     config = MonitorConfig.from_env(os.environ)
     logs.setup(config.common.log_level)
-    return run(event, config=config, clients=Clients(), budget=Budget.from_context(context))
+    return run(
+        event, config=config, clients=Clients(), budget=Budget.from_context(context, BUDGET_RESERVE)
+    )

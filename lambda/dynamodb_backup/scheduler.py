@@ -21,6 +21,7 @@ from dynamodb_backup.aws import (
     error_message,
     list_backups,
 )
+from dynamodb_backup.budget import Budget
 from dynamodb_backup.config import SchedulerConfig
 from dynamodb_backup.logs import log_event
 from dynamodb_backup.messages import StartedBackup, outgoing, run_messages
@@ -36,6 +37,9 @@ LOG = logging.getLogger(__name__)
 CREATE_RATE = 48.0
 WORKERS = 8
 EXISTING_LOOKBACK = timedelta(hours=1)
+# Stop starting backups when less than this share of the invocation's time is left, so the
+# started ones still reach the queue and the rest are alerted instead of lost to a timeout.
+BUDGET_RESERVE = 0.1
 
 
 @dataclass(frozen=True)
@@ -114,8 +118,16 @@ def start_backup(
     *,
     sleep: Callable[[float], None],
     rand: Callable[[], float],
+    budget: Budget | None = None,
 ) -> StartResult:
     """CreateBackup for one table, throttled and retried; failures are returned, not raised."""
+    if budget is not None and budget.low():
+        reason = (
+            "could not start backup: TimeBudgetExhausted: the scheduler ran out of time "
+            "before this table (raise the scheduler's timeout or split the tables)"
+        )
+        log_event(LOG, logging.ERROR, "backup not started", table=table, reason=reason)
+        return StartResult(table, None, created_now=False, failure=Failure(table, None, reason))
 
     def create() -> Any:
         limiter.acquire()
@@ -148,6 +160,7 @@ def run(
     monotonic: Callable[[], float] = time.monotonic,
     workers: int = WORKERS,
     create_rate: float = CREATE_RATE,
+    budget: Budget | None = None,
 ) -> dict[str, Any]:
     """One scheduled run; returns a JSON-serialisable summary."""
     common = config.common
@@ -183,7 +196,7 @@ def run(
             results.extend(
                 pool.map(
                     lambda item: start_backup(
-                        dynamodb, item[0], item[1], limiter, sleep=sleep, rand=rand
+                        dynamodb, item[0], item[1], limiter, sleep=sleep, rand=rand, budget=budget
                     ),
                     to_create,
                 )
@@ -230,8 +243,13 @@ def run(
     return summary
 
 
-def handler(event: Mapping[str, Any], context: object) -> dict[str, Any]:  # noqa: ARG001
+def handler(event: Mapping[str, Any], context: object) -> dict[str, Any]:
     """Lambda entry point (EventBridge scheduled event)."""
     config = SchedulerConfig.from_env(os.environ)
     logs.setup(config.common.log_level)
-    return run(event, config=config, clients=Clients())
+    return run(
+        event,
+        config=config,
+        clients=Clients(),
+        budget=Budget.from_context(context, BUDGET_RESERVE),
+    )

@@ -21,6 +21,7 @@ from moto.sns.models import sns_backends
 from dynamodb_backup import monitor, scheduler
 from dynamodb_backup.alerts import AlertPublishError
 from dynamodb_backup.aws import Clients
+from dynamodb_backup.budget import Budget
 from dynamodb_backup.config import ConfigError, MonitorConfig, SchedulerConfig
 from dynamodb_backup.messages import (
     ChunkMessage,
@@ -919,9 +920,9 @@ class FakeContext:
 
 
 def test_budget_from_context() -> None:
-    assert not monitor.Budget.from_context(None).low()
+    assert not Budget.from_context(None).low()
     context = FakeContext([60_000])
-    budget = monitor.Budget.from_context(context)
+    budget = Budget.from_context(context)
     assert not budget.low()
     context.remaining[0] = 15_001
     assert not budget.low()
@@ -932,7 +933,7 @@ def test_budget_from_context() -> None:
         def get_remaining_time_in_millis(self) -> int:
             raise RuntimeError("no deadline here")
 
-    assert not monitor.Budget.from_context(Broken()).low()
+    assert not Budget.from_context(Broken()).low()
 
 
 def test_low_budget_hands_records_back_unchanged(world: World) -> None:
@@ -941,7 +942,7 @@ def test_low_budget_hands_records_back_unchanged(world: World) -> None:
     world.schedule()
     records = world.drain()
     context = FakeContext([60_000])
-    budget = monitor.Budget.from_context(context)
+    budget = Budget.from_context(context)
     context.remaining[0] = 5_000
 
     response = world.monitor(records, budget=budget)
@@ -966,7 +967,7 @@ def test_low_budget_during_deletions_re_enqueues_the_rest(world: World) -> None:
     world.cycle(now=SLOT_DT + timedelta(minutes=10), rounds=1)
     [delete] = world.drain()
     total = len(world.backups())
-    budget = monitor.Budget(lambda: 60_000 if len(world.backups()) == total else 1_000)
+    budget = Budget(lambda: 60_000 if len(world.backups()) == total else 1_000)
 
     assert world.monitor([delete], budget=budget) == {"batchItemFailures": []}
 
@@ -1128,7 +1129,7 @@ def test_low_budget_returns_failed_groups_and_records_it_cannot_re_send(world: W
         {"messageId": "m4", "body": chunk["body"]},  # no group: cannot be re-sent to a FIFO
     ]
 
-    class LowAfterFirst(monitor.Budget):
+    class LowAfterFirst(Budget):
         def low(self) -> bool:
             return bool(world.alerts())  # low once the first record has been alerted
 
@@ -1160,3 +1161,23 @@ def test_a_week_of_daily_runs_keeps_exactly_the_retention_window(world: World) -
         for table in ("orders", "users"):
             assert world.backup_names(table) == [backup_name("scheduled", table, k) for k in kept]
     assert world.alerts() == []
+
+
+def test_a_scheduler_short_of_time_alerts_the_tables_it_could_not_start(world: World) -> None:
+    tables = ["t-a", "t-b", "t-c"]
+    for table in tables:
+        world.table(table)
+    world.env(TABLE_NAMES=json.dumps(tables))
+    budget = Budget(lambda: 900_000 if not world.backups() else 10_000, reserve=0.1)
+
+    summary = world.schedule(workers=1, budget=budget)
+
+    assert (summary["started"], summary["failed"]) == (1, 2)
+    assert world.backup_names("t-a") == ["scheduled-t-a-20261128T040000Z"]
+    [chunk, _] = world.drain()
+    assert [b["table"] for b in json.loads(chunk["body"])["backups"]] == ["t-a"]
+    [(_, body)] = world.alerts()
+    for table in ("t-b", "t-c"):
+        assert (
+            f"- table: {table}\n  backup: -\n  reason: could not start backup: TimeBudget" in body
+        )
