@@ -16,6 +16,7 @@ Install the clock before importing the handler modules, so that anything binding
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -82,7 +83,9 @@ class VirtualClock:
         """What `time.sleep` does under the virtual clock: advance, yield, return."""
         if seconds < 0:
             raise ValueError("sleep length must be non-negative")
-        self.sleep_until(self.now() + timedelta(seconds=seconds))
+        # whole microseconds, rounded up: a positive sleep always moves the clock (a
+        # sub-microsecond sleep that moved nothing would spin its caller forever)
+        self.sleep_until(self.now() + timedelta(microseconds=math.ceil(seconds * 1e6)))
         _real_sleep(0)
 
     # freezegun calls these on its factories in some paths

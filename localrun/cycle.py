@@ -30,6 +30,7 @@ from localrun.aws_like import AwsSemantics, BackupDuration, install_aws_semantic
 from localrun.clock import VirtualClock, iso_z
 from localrun.esm import SqsEventSourceMapping, bodies
 from localrun.functions import CrashRule, Invocation, LocalFunction
+from localrun.iam import PolicyInputs
 from localrun.server import LocalAws
 
 TABLE_NAMES_ENV_MAX_CHARS = 2000  # the module's table_names_env_max_chars
@@ -146,6 +147,7 @@ class LocalDeployment:
         self.settings = settings
         self.workdir = workdir or Path(tempfile.mkdtemp(prefix="localrun-"))
         self.semantics: AwsSemantics = install_aws_semantics(aws, clock, backup_duration)
+        self.table_tags: dict[str, dict[str, str]] = {}  # table ARN -> tags at creation
         self.ddb = aws.client("dynamodb")
         self.sqs = aws.client("sqs")
         self.sns = aws.client("sns")
@@ -245,22 +247,34 @@ class LocalDeployment:
             env["TABLE_NAMES"] = names
         return env
 
-    @property
-    def log_group_arns(self) -> tuple[str, str]:
-        return (self.scheduler.log_group_arn, self.monitor.log_group_arn)
+    def policy_inputs(self) -> PolicyInputs:
+        """The iam-policies module's inputs for this deployment (the ARNs it created)."""
+        return PolicyInputs(
+            partition="aws",
+            region=self.aws.region,
+            account_id=self.aws.account,
+            table_names=tuple(self.settings.table_names),
+            table_tags=dict(self.settings.table_tags),
+            queue_arn=self.queue_arn,
+            topic_arn=self.topic_arn,
+            scheduler_log_group_arn=self.scheduler.log_group_arn,
+            monitor_log_group_arn=self.monitor.log_group_arn,
+            scheduler_failure_destination_arn=self.failure_arn,
+        )
 
     # tables -----------------------------------------------------------------------------
     def create_tables(
         self, names: Iterable[str], items: int = 3, tags: Mapping[str, str] | None = None
     ) -> None:
         for name in names:
-            self.ddb.create_table(
+            description = self.ddb.create_table(
                 TableName=name,
                 KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
                 AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
                 BillingMode="PAY_PER_REQUEST",
                 Tags=[{"Key": k, "Value": v} for k, v in (tags or {}).items()],
-            )
+            )["TableDescription"]
+            self.table_tags[description["TableArn"]] = dict(tags or {})
             for i in range(items):
                 self.ddb.put_item(TableName=name, Item={"pk": {"S": f"item-{i}"}})
 

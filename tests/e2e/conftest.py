@@ -2,24 +2,38 @@
 
 The clock is installed before any handler module is imported (see `localrun.clock`).
 Each test gets the server reset (no resources, interceptors or recorded calls) and the
-clock at `START`.
+clock at `START`. `deploy` builds the test's deployment; when the test ends, every call
+the functions made is checked against the module's IAM policies rendered for that
+deployment (a denied call fails the test), and the result is kept for the session-wide
+"every grant is used" check in `test_zz_iam_proof.py`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import pytest
 
+from localrun.aws_like import BackupDuration
 from localrun.clock import VirtualClock, install
+from localrun.cycle import LocalDeployment, Settings
+from localrun.iam import ProofResult, check_calls, render_policies
 from localrun.server import LocalAws
 
 START = datetime(2026, 11, 1, 2, 0, tzinfo=UTC)
 
 
+@dataclass
+class ProofStore:
+    results: dict[str, ProofResult] = field(default_factory=dict)
+
+
 @pytest.fixture(scope="session")
 def clock() -> Iterator[VirtualClock]:
+    assert "dynamodb_backup.monitor" not in sys.modules, "install the clock before the handlers"
     virtual = VirtualClock(START)
     with install(virtual):
         yield virtual
@@ -31,8 +45,42 @@ def server(clock: VirtualClock) -> Iterator[LocalAws]:
         yield aws
 
 
+@pytest.fixture(scope="session")
+def proof_store() -> ProofStore:
+    return ProofStore()
+
+
 @pytest.fixture
 def aws(server: LocalAws, clock: VirtualClock) -> LocalAws:
     server.reset()
     clock.move_to(START)
     return server
+
+
+Deploy = Callable[..., LocalDeployment]
+
+
+@pytest.fixture
+def deploy(
+    aws: LocalAws, clock: VirtualClock, proof_store: ProofStore, request: pytest.FixtureRequest
+) -> Iterator[Deploy]:
+    made: list[LocalDeployment] = []
+
+    def make(
+        settings: Settings, backup_duration: BackupDuration = lambda _t: 120.0
+    ) -> LocalDeployment:
+        assert not made, "one deployment per test: the recorded calls are the test's"
+        deployment = LocalDeployment(aws, clock, settings, backup_duration)
+        made.append(deployment)
+        return deployment
+
+    yield make
+    for deployment in made:
+        calls = [(c.call.principal, c.call.action, c.call.resource_arn) for c in aws.calls]
+        result = check_calls(
+            render_policies(deployment.policy_inputs()), calls, deployment.table_tags
+        )
+        proof_store.results[request.node.nodeid] = result
+        assert not result.denials, "calls the module's IAM policy denies:\n" + "\n".join(
+            sorted(set(result.denials))
+        )

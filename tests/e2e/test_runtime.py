@@ -256,3 +256,9 @@ def test_error_code_parsing() -> None:
     assert aws_error(query, "Throttling", "slow", 400).error_code == "Throttling"
     assert json_response({"ok": 1}).error_code is None
     assert json.loads(json_response({"ok": 1}).body) == {"ok": 1}
+
+
+def test_tiny_sleeps_still_move_the_clock() -> None:
+    clock = VirtualClock(START)
+    clock.sleep(1e-9)
+    assert clock.now() > START
