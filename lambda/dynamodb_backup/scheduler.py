@@ -173,7 +173,13 @@ def run(
         )
 
     tables = set(config.table_names)
-    tables |= tagged_tables(clients.tagging, config.table_tags, sleep=sleep, rand=rand)
+    selection_failures: list[Failure] = []
+    try:
+        tables |= tagged_tables(clients.tagging, config.table_tags, sleep=sleep, rand=rand)
+    except Exception as exc:  # the listed tables are still backed up
+        reason = f"could not select tables by tag: {error_code(exc)}: {error_message(exc)}"
+        log_event(LOG, logging.ERROR, "tag selection failed", reason=reason)
+        selection_failures.append(Failure("-", None, reason))
     selected = sorted(tables)
     log_event(LOG, logging.INFO, "tables selected", slot=iso(slot), count=len(selected))
 
@@ -203,7 +209,9 @@ def run(
             )
 
     started = [r.backup for r in results if r.backup is not None]
-    failures = sorted((r.failure for r in results if r.failure is not None), key=lambda f: f.table)
+    failures = selection_failures + sorted(
+        (r.failure for r in results if r.failure is not None), key=lambda f: f.table
+    )
     created = sum(1 for r in results if r.created_now)
 
     outgoing_messages = [outgoing(m) for m in run_messages(common.prefix, slot, started)]

@@ -1181,3 +1181,20 @@ def test_a_scheduler_short_of_time_alerts_the_tables_it_could_not_start(world: W
         assert (
             f"- table: {table}\n  backup: -\n  reason: could not start backup: TimeBudget" in body
         )
+
+
+def test_a_failing_tag_lookup_still_backs_up_the_listed_tables(world: World) -> None:
+    world.table("orders")
+    world.env(TABLE_NAMES='["orders"]', TABLE_TAGS='{"backup": "daily"}')
+    tagging = boto3.client("resourcegroupstaggingapi", region_name=REGION)
+    with Stubber(tagging) as stub:
+        stub.add_client_error("get_resources", "AccessDeniedException", "no tag:GetResources")
+        summary = world.schedule(clients=Clients.of(resourcegroupstaggingapi=tagging))
+
+    assert (summary["started"], summary["failed"]) == (1, 1)
+    assert world.backup_names("orders") == ["scheduled-orders-20261128T040000Z"]
+    [(_, body)] = world.alerts()
+    assert (
+        "- table: -\n  backup: -\n  reason: could not select tables by tag: "
+        "AccessDeniedException: no tag:GetResources"
+    ) in body
