@@ -27,7 +27,7 @@ def scales(variant: str, tables: int) -> tuple[float, float]:
     model in BENCHMARKS.md)."""
     if variant == "ours":
         return (1.0 if tables <= 1000 else 2.0, 4.0 if tables <= 1000 else 5.0)
-    return (4.0, 8.0)
+    return (2.0, 8.0)
 
 
 def machine() -> str:

@@ -325,6 +325,7 @@ def write_chart(rows: Sequence[Row], path: Path) -> None:
             if r.extrapolated:
                 left.plot([r.tables], [r.calls_per_table], "o", mfc="white", color=color)
                 right.plot([r.tables], [r.cycle_s], "o", mfc="white", color=color)
+                right.plot([r.tables], [r.scheduler_s], "s", mfc="white", color=color)
     sizes = sorted({r.tables for r in rows})
     left.axhline(FLOOR_CALLS_PER_TABLE, color="gray", ls=":", label="floor (2)")
     left.axhline(CALLS_TARGET, color="green", ls="--", lw=0.8, label="target (2.1)")
@@ -487,6 +488,10 @@ def model_text(results: Sequence[ScenarioResult]) -> str:
             "ms (sch / mon) | scenario real s |",
             "|---|---:|---:|---:|---:|---:|---:|",
             *factor_rows,
+            "",
+            "Run to run, the call counts repeat except for the throttled retries (which depend "
+            "on how the two monitors' listings interleave); the times move with the "
+            "machine's load through the per-call CPU cost above.",
             "",
             "Reproduce: `make bench` (all N, about 10-15 minutes) or `make bench ARGS=--quick` "
             "(N <= 1,000, about 3 minutes). The raw figures are in `bench/results.json`.",
