@@ -58,11 +58,15 @@ class ChunkMessage:
 
 @dataclass(frozen=True)
 class FinalizeMessage:
+    """The run's finalizer. `window` is where run backups may still be CREATING: the whole
+    run at first, narrowed on each re-enqueue; `started` (the first window's start) stays."""
+
     prefix: str
     slot: datetime
     attempt: int
     window: Window
     tables: int
+    started: datetime
 
 
 @dataclass(frozen=True)
@@ -111,6 +115,7 @@ def to_dict(message: Message) -> dict[str, Any]:
             "attempt": message.attempt,
             "window": _window(message.window),
             "tables": message.tables,
+            "started": iso(message.started),
         }
     else:
         base |= {
@@ -228,12 +233,14 @@ def decode(body: str) -> Message:
             backups=_decode_refs(doc),
         )
     if kind == "finalize":
+        window = _decode_window(doc)
         return FinalizeMessage(
             prefix=prefix,
             slot=slot,
             attempt=attempt,
-            window=_decode_window(doc),
+            window=window,
             tables=_count(doc, "tables"),
+            started=_time(doc, "started") if "started" in doc else window.start,
         )
     if kind == "delete":
         return DeleteMessage(
@@ -278,13 +285,15 @@ def run_messages(
                 backups=tuple(BackupRef(b.table, b.arn) for b in part),
             )
         )
+    whole = Window.around(b.created for b in ordered)
     messages.append(
         FinalizeMessage(
             prefix=prefix,
             slot=slot,
             attempt=0,
-            window=Window.around(b.created for b in ordered),
+            window=whole,
             tables=len(ordered),
+            started=whole.start,
         )
     )
     return messages

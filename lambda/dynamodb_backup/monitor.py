@@ -34,6 +34,7 @@ from dynamodb_backup.messages import (
     Message,
     MessageError,
     Outgoing,
+    Window,
     decode,
     dedup_id,
     delete_messages,
@@ -94,12 +95,14 @@ class Context:
 
 
 def run_started(message: ChunkMessage | FinalizeMessage) -> datetime:
-    """When the run started, for MAX_WAIT_MINUTES: the later of the slot and the window start.
+    """When the run started, for MAX_WAIT_MINUTES: the later of the slot and the run's start.
 
-    The window starts one second before the earliest backup of the chunk/run, so a late
-    scheduler invocation (retried hours after the slot) is not timed out at once.
+    The run's start is one second before its earliest backup (the chunk's window start, the
+    finalizer's `started`), so a late scheduler invocation (Lambda retries asynchronous
+    invocations for up to 6 hours) is not timed out at once.
     """
-    return max(to_utc(message.slot), to_utc(message.window.start))
+    start = message.started if isinstance(message, FinalizeMessage) else message.window.start
+    return max(to_utc(message.slot), to_utc(start))
 
 
 def statuses(ctx: Context, message: ChunkMessage) -> dict[str, str | None]:
@@ -157,23 +160,35 @@ def handle_chunk(ctx: Context, message: ChunkMessage) -> None:
 
 
 def handle_finalize(ctx: Context, message: FinalizeMessage) -> None:
+    """Wait until no backup of the run is CREATING (or MAX_WAIT_MINUTES passed), then decide
+    retention for every table whose run backup is AVAILABLE from one listing of all backups.
+
+    Each re-enqueue narrows `window` to the backups still CREATING: the others are final
+    (AVAILABLE or DELETED never turn CREATING again), so later attempts list a few backups,
+    not the whole run again. The statuses retention relies on come from the full listing.
+    """
     config = ctx.config
     prefix = message.prefix
-    run_backups: dict[str, list[BackupSummary]] = defaultdict(list)
-    for summary in list_backups(
-        ctx.clients.dynamodb,
-        lower=message.window.start,
-        upper=message.window.end,
-        sleep=ctx.sleep,
-        rand=ctx.rand,
-    ):
-        if summary.name == backup_name(prefix, summary.table, message.slot):
-            run_backups[summary.table].append(summary)
+    creating: list[BackupSummary] = [
+        summary
+        for summary in list_backups(
+            ctx.clients.dynamodb,
+            lower=message.window.start,
+            upper=message.window.end,
+            sleep=ctx.sleep,
+            rand=ctx.rand,
+        )
+        if summary.status == CREATING
+        and summary.name == backup_name(prefix, summary.table, message.slot)
+    ]
     now = ctx.now()
-    creating = sorted(t for t, bs in run_backups.items() if any(b.status == CREATING for b in bs))
     waited = now - run_started(message)
     if creating and waited < timedelta(minutes=config.max_wait_minutes):
-        again = replace(message, attempt=message.attempt + 1)
+        again = replace(
+            message,
+            attempt=message.attempt + 1,
+            window=Window.around(summary.created for summary in creating),
+        )
         ctx.send([outgoing(again)])
         log_event(
             LOG,
@@ -184,18 +199,20 @@ def handle_finalize(ctx: Context, message: FinalizeMessage) -> None:
             attempt=again.attempt,
         )
         return
-    succeeded = {t for t, bs in run_backups.items() if any(b.status == AVAILABLE for b in bs)}
-    if not succeeded:
-        log_event(LOG, logging.WARNING, "no backup of the run succeeded; nothing deleted")
-        return
-    by_table: dict[str, list[BackupSummary]] = defaultdict(list)
+    own: dict[str, list[BackupSummary]] = defaultdict(list)
+    succeeded: set[str] = set()
     for summary in list_backups(ctx.clients.dynamodb, sleep=ctx.sleep, rand=ctx.rand):
-        if summary.table in succeeded:
-            by_table[summary.table].append(summary)
+        if not retention.is_own(summary, prefix):
+            continue  # never deleted, so not needed in memory
+        own[summary.table].append(summary)
+        if summary.status == AVAILABLE and summary.name == backup_name(
+            prefix, summary.table, message.slot
+        ):
+            succeeded.add(summary.table)
     doomed: list[BackupRef] = []
     for table in sorted(succeeded):
         for arn in retention.decide(
-            by_table[table],
+            own[table],
             now=now,
             retention_days=config.retention_days,
             min_keep=config.min_keep,
@@ -214,7 +231,7 @@ def handle_finalize(ctx: Context, message: FinalizeMessage) -> None:
         tables=len(succeeded),
         to_delete=len(doomed),
         messages=len(deletes),
-        kept_all=len(run_backups) - len(succeeded),
+        still_creating=len(creating),
     )
 
 

@@ -787,6 +787,7 @@ def test_a_record_whose_handling_raises_fails_its_group_only(
         attempt=0,
         window=Window.around([SLOT_DT]),
         tables=1,
+        started=SLOT_DT,
     )
     arn = "arn:aws:dynamodb:eu-west-1:123456789012:table/orders/backup/01795838401000-abcdef01"
     delete = DeleteMessage(
@@ -1198,3 +1199,70 @@ def test_a_failing_tag_lookup_still_backs_up_the_listed_tables(world: World) -> 
         "- table: -\n  backup: -\n  reason: could not select tables by tag: "
         "AccessDeniedException: no tag:GetResources"
     ) in body
+
+
+def test_a_re_enqueued_finalizer_lists_only_where_backups_are_still_creating(
+    world: World,
+) -> None:
+    tables = ["t-a", "t-b", "t-c"]
+    for table in tables:
+        world.table(table)
+    world.env(TABLE_NAMES=json.dumps(tables), RETENTION_DAYS="1")
+    for table in tables:
+        _history(world, table, [3])
+    for offset, table in enumerate(tables):
+        with freeze_time(SLOT_DT + timedelta(seconds=10 * offset + 1)):
+            world.ddb.create_backup(
+                TableName=table, BackupName=backup_name("scheduled", table, SLOT_DT)
+            )
+    slow = _only_backup_of_run(world, "t-b")
+    slow.status = "CREATING"
+    first = FinalizeMessage(
+        prefix="scheduled",
+        slot=SLOT_DT,
+        attempt=0,
+        window=Window.around(SLOT_DT + timedelta(seconds=s) for s in (1, 11, 21)),
+        tables=3,
+        started=SLOT_DT,
+    )
+
+    world.monitor([record(encode(first), "f", "m1")], now=SLOT_DT + timedelta(minutes=5))
+
+    [again] = world.drain()
+    body = json.loads(again["body"])
+    assert body["window"] == {"from": "2026-11-28T04:00:10Z", "to": "2026-11-28T04:00:12Z"}
+    assert body["started"] == "2026-11-28T04:00:00Z"
+    assert body["attempt"] == 1
+    slow.status = "AVAILABLE"
+
+    world.monitor([again], now=SLOT_DT + timedelta(minutes=10))
+    world.cycle(now=SLOT_DT + timedelta(minutes=15))
+
+    for table in tables:  # retention for every table, also those outside the narrowed window
+        assert world.backup_names(table) == [backup_name("scheduled", table, SLOT_DT)]
+
+
+def test_the_finalizer_times_out_from_the_run_start_not_its_narrowed_window(
+    world: World,
+) -> None:
+    world.table("orders")
+    world.env(TABLE_NAMES='["orders"]', RETENTION_DAYS="1", MAX_WAIT_MINUTES="30")
+    _history(world, "orders", [3])
+    with freeze_time(SLOT_DT + timedelta(minutes=20)):
+        world.ddb.create_backup(
+            TableName="orders", BackupName=backup_name("scheduled", "orders", SLOT_DT)
+        )
+    _only_backup_of_run(world, "orders").status = "CREATING"
+    final = FinalizeMessage(
+        prefix="scheduled",
+        slot=SLOT_DT,
+        attempt=3,
+        window=Window.around([SLOT_DT + timedelta(minutes=20)]),
+        tables=1,
+        started=SLOT_DT,
+    )
+
+    world.monitor([record(encode(final), "f", "m1")], now=SLOT_DT + timedelta(minutes=31))
+
+    assert world.drain() == []  # not re-enqueued: 31 minutes since the run started
+    assert len(world.backup_names("orders")) == 2  # the table's run did not succeed

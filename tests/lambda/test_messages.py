@@ -44,7 +44,14 @@ CHUNK = ChunkMessage(
     ),
     backups=(BackupRef("orders", ARN),),
 )
-FINAL = FinalizeMessage(prefix="scheduled", slot=SLOT, attempt=2, window=CHUNK.window, tables=7)
+FINAL = FinalizeMessage(
+    prefix="scheduled",
+    slot=SLOT,
+    attempt=2,
+    window=CHUNK.window,
+    tables=7,
+    started=datetime(2026, 11, 28, 3, 59, 59, tzinfo=UTC),
+)
 DELETE = DeleteMessage(
     prefix="scheduled", slot=SLOT, part=4, attempt=1, backups=(BackupRef("orders", ARN),)
 )
@@ -129,6 +136,18 @@ def test_unreadable_bodies_say_why(body: str, why: str) -> None:
         decode(body)
 
 
+def test_finalize_without_started_starts_at_its_window() -> None:
+    doc = json.loads(encode(FINAL))
+    assert doc["started"] == "2026-11-28T03:59:59Z"
+    del doc["started"]
+    decoded = decode(json.dumps(doc))
+    assert isinstance(decoded, FinalizeMessage)
+    assert decoded.started == FINAL.window.start
+    doc["started"] = "yesterday"
+    with pytest.raises(MessageError, match="field 'started' is not"):
+        decode(json.dumps(doc))
+
+
 def test_finalize_needs_its_fields() -> None:
     doc = json.loads(encode(FINAL))
     del doc["tables"]
@@ -165,6 +184,7 @@ def test_run_messages_are_chunks_of_100_sorted_by_table_then_a_finalizer() -> No
         assert all(chunk.window.contains(t) for t in times)
         assert chunk.window.start == min(times).replace(microsecond=0) - timedelta(seconds=1)
     assert messages[-1].window.start == datetime(2026, 11, 28, 4, 0, 0, tzinfo=UTC)
+    assert messages[-1].started == messages[-1].window.start
 
 
 def test_window_of_whole_seconds() -> None:
