@@ -304,6 +304,7 @@ def test_monitor_crash_mid_batch_redelivery_finishes_the_job(
             return True
         return False
 
+    first_call = len(d.aws.calls)
     report = d.run_day(slot(3), crash_after=crash_after_first_delete)
     assert len(crashed) == 1
     assert any(isinstance(i.error, SimulatedCrash) for i in report.monitor)
@@ -312,6 +313,14 @@ def test_monitor_crash_mid_batch_redelivery_finishes_the_job(
     for table in tables:
         assert run_days(d, table) == [3]
     assert sorted(b.table for b in report.deleted) == sorted(tables)
+    # every DeleteBackup attempt, first try or redelivery, aimed at an expired backup;
+    # the redelivered one for the backup deleted before the crash found it gone
+    attempted = [c for c in d.aws.calls[first_call:] if c.call.operation == "DeleteBackup"]
+    assert {str(c.call.params["BackupArn"]) for c in attempted} == {b.arn for b in report.deleted}
+    assert [c.error_code for c in attempted if c.call.params["BackupArn"] == crashed[0]] == [
+        None,
+        "BackupNotFoundException",
+    ]
     assert "could not delete" not in alert_text(report)
 
 
