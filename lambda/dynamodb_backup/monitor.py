@@ -159,35 +159,56 @@ def handle_chunk(ctx: Context, message: ChunkMessage) -> None:
     ctx.alert(iso(message.slot), failures)
 
 
+@dataclass
+class RunListing:
+    """What the finalizer needs from one listing: own backups by table, and the run's."""
+
+    own: dict[str, list[BackupSummary]] = field(default_factory=lambda: defaultdict(list))
+    creating: list[BackupSummary] = field(default_factory=list)
+    succeeded: set[str] = field(default_factory=set)
+
+
+def _run_listing(
+    ctx: Context, message: FinalizeMessage, window: Window | None, keep_own: bool
+) -> RunListing:
+    result = RunListing()
+    lower, upper = (window.start, window.end) if window is not None else (None, None)
+    for summary in list_backups(
+        ctx.clients.dynamodb, lower=lower, upper=upper, sleep=ctx.sleep, rand=ctx.rand
+    ):
+        if not retention.is_own(summary, message.prefix):
+            continue  # never deleted, so not needed in memory
+        if keep_own:
+            result.own[summary.table].append(summary)
+        if summary.name == backup_name(message.prefix, summary.table, message.slot):
+            if summary.status == CREATING:
+                result.creating.append(summary)
+            elif summary.status == AVAILABLE:
+                result.succeeded.add(summary.table)
+    return result
+
+
 def handle_finalize(ctx: Context, message: FinalizeMessage) -> None:
     """Wait until no backup of the run is CREATING (or MAX_WAIT_MINUTES passed), then decide
-    retention for every table whose run backup is AVAILABLE from one listing of all backups.
+    retention for every table whose run backup is AVAILABLE, from one listing of all backups.
 
-    Each re-enqueue narrows `window` to the backups still CREATING: the others are final
-    (AVAILABLE or DELETED never turn CREATING again), so later attempts list a few backups,
-    not the whole run again. The statuses retention relies on come from the full listing.
+    Attempt 0 (normally everything is final by then: the queue delays it) lists all backups
+    at once and decides from that. When some are still CREATING it re-enqueues itself with
+    `window` narrowed to them; later attempts list only that window (AVAILABLE or DELETED
+    never turn CREATING again) and, once nothing there is CREATING, list all backups once.
     """
     config = ctx.config
-    prefix = message.prefix
-    creating: list[BackupSummary] = [
-        summary
-        for summary in list_backups(
-            ctx.clients.dynamodb,
-            lower=message.window.start,
-            upper=message.window.end,
-            sleep=ctx.sleep,
-            rand=ctx.rand,
-        )
-        if summary.status == CREATING
-        and summary.name == backup_name(prefix, summary.table, message.slot)
-    ]
+    if message.attempt == 0:
+        listing = _run_listing(ctx, message, None, keep_own=True)
+    else:
+        listing = _run_listing(ctx, message, message.window, keep_own=False)
     now = ctx.now()
     waited = now - run_started(message)
-    if creating and waited < timedelta(minutes=config.max_wait_minutes):
+    if listing.creating and waited < timedelta(minutes=config.max_wait_minutes):
         again = replace(
             message,
             attempt=message.attempt + 1,
-            window=Window.around(summary.created for summary in creating),
+            window=Window.around(summary.created for summary in listing.creating),
         )
         ctx.send([outgoing(again)])
         log_event(
@@ -195,32 +216,24 @@ def handle_finalize(ctx: Context, message: FinalizeMessage) -> None:
             logging.INFO,
             "run not final yet; finalizer re-enqueued",
             slot=iso(message.slot),
-            creating=len(creating),
+            creating=len(listing.creating),
             attempt=again.attempt,
         )
         return
-    own: dict[str, list[BackupSummary]] = defaultdict(list)
-    succeeded: set[str] = set()
-    for summary in list_backups(ctx.clients.dynamodb, sleep=ctx.sleep, rand=ctx.rand):
-        if not retention.is_own(summary, prefix):
-            continue  # never deleted, so not needed in memory
-        own[summary.table].append(summary)
-        if summary.status == AVAILABLE and summary.name == backup_name(
-            prefix, summary.table, message.slot
-        ):
-            succeeded.add(summary.table)
+    if message.attempt != 0:
+        listing = _run_listing(ctx, message, None, keep_own=True)
     doomed: list[BackupRef] = []
-    for table in sorted(succeeded):
+    for table in sorted(listing.succeeded):
         for arn in retention.decide(
-            own[table],
+            listing.own[table],
             now=now,
             retention_days=config.retention_days,
             min_keep=config.min_keep,
-            prefix=prefix,
+            prefix=message.prefix,
             run_succeeded=True,
         ):
             doomed.append(BackupRef(table, arn))
-    deletes = delete_messages(prefix, message.slot, doomed)
+    deletes = delete_messages(message.prefix, message.slot, doomed)
     if deletes:
         ctx.send([outgoing(m) for m in deletes])
     log_event(
@@ -228,10 +241,10 @@ def handle_finalize(ctx: Context, message: FinalizeMessage) -> None:
         logging.INFO,
         "retention decided",
         slot=iso(message.slot),
-        tables=len(succeeded),
+        tables=len(listing.succeeded),
         to_delete=len(doomed),
         messages=len(deletes),
-        still_creating=len(creating),
+        still_creating=len(listing.creating),
     )
 
 

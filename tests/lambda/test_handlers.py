@@ -28,6 +28,7 @@ from dynamodb_backup.messages import (
     DeleteMessage,
     FinalizeMessage,
     Window,
+    decode,
     encode,
 )
 from dynamodb_backup.model import BackupRef
@@ -1266,3 +1267,62 @@ def test_the_finalizer_times_out_from_the_run_start_not_its_narrowed_window(
 
     assert world.drain() == []  # not re-enqueued: 31 minutes since the run started
     assert len(world.backup_names("orders")) == 2  # the table's run did not succeed
+
+
+def test_finalizer_listing_costs(world: World) -> None:
+    """Attempt 0 lists all backups once; a later attempt probes only its narrowed window."""
+    created = SLOT_DT + timedelta(seconds=5)
+    arn = "arn:aws:dynamodb:eu-west-1:123456789012:table/orders/backup/01795838405000-0000000a"
+    summary = {
+        "TableName": "orders",
+        "BackupArn": arn,
+        "BackupName": backup_name("scheduled", "orders", SLOT_DT),
+        "BackupCreationDateTime": created,
+        "BackupStatus": "CREATING",
+        "BackupType": "USER",
+    }
+    first = FinalizeMessage(
+        prefix="scheduled",
+        slot=SLOT_DT,
+        attempt=0,
+        window=Window.around([SLOT_DT, created]),
+        tables=1,
+        started=SLOT_DT,
+    )
+    ddb = boto3.client("dynamodb", region_name=REGION)
+    with Stubber(ddb) as stub:
+        stub.add_response(
+            "list_backups", {"BackupSummaries": [summary]}, {"BackupType": "USER", "Limit": 100}
+        )
+        world.monitor(
+            [record(encode(first), "f", "m1")],
+            now=SLOT_DT + timedelta(minutes=5),
+            clients=Clients.of(dynamodb=ddb),
+        )
+        stub.assert_no_pending_responses()
+    [again] = world.drain()
+    second = decode(again["body"])
+    assert isinstance(second, FinalizeMessage)
+    assert second.window == Window.around([created])
+
+    with Stubber(ddb) as stub:
+        stub.add_response(
+            "list_backups",
+            {"BackupSummaries": [summary | {"BackupStatus": "AVAILABLE"}]},
+            {
+                "BackupType": "USER",
+                "Limit": 100,
+                "TimeRangeLowerBound": second.window.start,
+                "TimeRangeUpperBound": second.window.end,
+            },
+        )
+        stub.add_response(
+            "list_backups",
+            {"BackupSummaries": [summary | {"BackupStatus": "AVAILABLE"}]},
+            {"BackupType": "USER", "Limit": 100},
+        )
+        world.monitor(
+            [again], now=SLOT_DT + timedelta(minutes=10), clients=Clients.of(dynamodb=ddb)
+        )
+        stub.assert_no_pending_responses()
+    assert world.drain() == []  # only this run's backup: nothing to delete
