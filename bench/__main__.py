@@ -88,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
         "command": "make bench" + (" ARGS=--quick" if args.quick else ""),
     }
     print("measuring zip size and import times ...", file=sys.stderr)
-    static = measure(runs=5 if args.quick else 11)
+    static = measure(runs=5 if args.quick else 15)
     results: list[ScenarioResult] = []
     for n in sizes:
         for variant in ("ours", "baseline"):
