@@ -6,7 +6,7 @@ DEMO_ARGS ?=
 
 # A week of daily backup cycles against moto's server, then one bad day.
 demo: $(STAMP)
-	PYTHONPATH=lambda:. $(PY) -m localrun demo $(DEMO_ARGS)
+	@PYTHONPATH=lambda:. $(PY) -m localrun demo $(DEMO_ARGS)
 
 # End-to-end scenarios on the local runtime, then the IAM proof over their calls.
 test-e2e: $(STAMP)
