@@ -281,9 +281,9 @@ variable "scheduler_maximum_retry_attempts" {
 }
 
 variable "monitor_timeout" {
-  description = "Timeout of the monitor, in seconds. It works within a time budget and re-enqueues what it could not finish; the queue's visibility timeout is 6x this value."
+  description = "Timeout of the monitor, in seconds. It works within a time budget and re-enqueues what it could not finish; the queue's visibility timeout is 6x this value. The default 180 s lets the default queue retention (3660 s) hold three receives (300 + 3 x 1080 s) before a failing message moves to the dead-letter queue."
   type        = number
-  default     = 300
+  default     = 180
 
   validation {
     condition     = var.monitor_timeout >= 30 && var.monitor_timeout <= 900
@@ -362,9 +362,9 @@ variable "queue_visibility_timeout_seconds" {
 }
 
 variable "queue_max_receive_count" {
-  description = "Receives before a message moves to the dead-letter queue. The default 1 is the largest that the default retention (3660 s) allows with a 1800 s visibility timeout; raise `queue_message_retention_seconds` to allow more."
+  description = "Receives before a message moves to the dead-letter queue. The default 3 is the largest that the default retention (3660 s) allows with the default visibility timeout (1080 s = 6x the monitor's 180 s); raise `queue_message_retention_seconds` to allow more, or lower `monitor_timeout`."
   type        = number
-  default     = 1
+  default     = 3
 
   validation {
     condition     = var.queue_max_receive_count >= 1 && var.queue_max_receive_count <= 1000

@@ -51,10 +51,10 @@ class Settings:
     log_level: str = "INFO"
     metrics_namespace: str = "DynamoDBBackup"
     scheduler_timeout: int = 900
-    monitor_timeout: int = 300
+    monitor_timeout: int = 180
     queue_delay: int = 300
     queue_retention: int = 3660
-    max_receive_count: int = 1  # the module's default (queue_max_receive_count)
+    max_receive_count: int = 3  # the module's default (queue_max_receive_count)
     scheduler_retries: int = 2  # scheduler_maximum_retry_attempts
     batch_size: int = 10
 

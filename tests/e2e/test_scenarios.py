@@ -265,18 +265,8 @@ def test_schedule_delivered_twice_makes_one_backup_per_table(deploy: Deploy) -> 
 
 
 # 8 ------------------------------------------------------------------------------------------
-MODULE_DEFAULT_QUEUE = pytest.param(
-    (1, 3660),
-    id="module-default-queue",
-    marks=pytest.mark.xfail(
-        strict=True,
-        reason=(
-            "queue_max_receive_count defaults to 1: the crashed batch moves to the DLQ on its "
-            "next receive and is never redelivered (reported to the lead)"
-        ),
-    ),
-)
-RETRYING_QUEUE = pytest.param((3, 4 * 3600), id="max-receive-count-3")
+MODULE_DEFAULT_QUEUE = pytest.param((3, 3660), id="module-default-queue")
+RETRYING_QUEUE = pytest.param((5, 4 * 3600), id="max-receive-count-5")
 
 
 @pytest.mark.parametrize("queue", [MODULE_DEFAULT_QUEUE, RETRYING_QUEUE])

@@ -64,7 +64,10 @@ BAD: dict[str, tuple[dict[str, Any], str]] = {
     ),
     "namespace_of_aws": ({"metrics_namespace": "AWS/Lambda"}, "variable.metrics_namespace"),
     "concurrency_one": ({"monitor_maximum_concurrency": 1}, "variable.monitor_maximum_concurrency"),
-    "delay_too_long": ({"queue_delay_seconds": 901}, "variable.queue_delay_seconds"),
+    "delay_too_long": (
+        {"queue_delay_seconds": 901, "queue_max_receive_count": 1},
+        "variable.queue_delay_seconds",
+    ),
     "scheduler_timeout_too_long": ({"scheduler_timeout": 901}, "variable.scheduler_timeout"),
     "dead_man_window_over_a_week": (
         {"alarm_dead_man_window_seconds": 604801},
@@ -74,7 +77,7 @@ BAD: dict[str, tuple[dict[str, Any], str]] = {
     "nothing_selected": ({"table_names": []}, SCHEDULER),
     "no_topic_at_all": ({"create_sns_topic": False}, SCHEDULER),
     "visibility_below_6x_timeout": ({"queue_visibility_timeout_seconds": 600}, QUEUE),
-    "messages_would_expire_before_dlq": ({"queue_max_receive_count": 2}, QUEUE),
+    "messages_would_expire_before_dlq": ({"queue_max_receive_count": 4}, QUEUE),
     "cron_without_dead_man_window": ({"schedule_expression": "cron(0 2 * * ? *)"}, DEAD_MAN),
     "dead_man_window_over_cloudwatch_limit": ({"schedule_expression": "rate(7 days)"}, DEAD_MAN),
 }
