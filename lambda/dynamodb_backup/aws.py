@@ -5,7 +5,6 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 from datetime import datetime
-from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import boto3
@@ -17,6 +16,7 @@ from dynamodb_backup.naming import to_utc
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import ListBackupsOutputTypeDef
     from mypy_boto3_resourcegroupstaggingapi import ResourceGroupsTaggingAPIClient
     from mypy_boto3_sns import SNSClient
     from mypy_boto3_sqs import SQSClient
@@ -150,11 +150,14 @@ def list_backups(
     upper: datetime | None = None,
     backup_type: str = "USER",
     page_size: int = 100,
+    pace: Callable[[], object] | None = None,
 ) -> Iterator[BackupSummary]:
     """Every backup of the account with `lower <= created < upper` and the given type.
 
     Paginated with ExclusiveStartBackupArn. The time range and type are sent to the API
-    and applied client side as well (moto, and any lax endpoint, ignores them).
+    and applied client side as well (moto, and any lax endpoint, ignores them). `pace`
+    (a rate limiter's `acquire`) is called before every request, retries included, to
+    stay under ListBackups' 5 calls/s instead of running into throttling.
     """
     params: dict[str, Any] = {"BackupType": backup_type, "Limit": page_size}
     if lower is not None:
@@ -162,8 +165,14 @@ def list_backups(
     if upper is not None:
         params["TimeRangeUpperBound"] = upper
     seen_pages: set[str] = set()
+
+    def request() -> ListBackupsOutputTypeDef:
+        if pace is not None:
+            pace()
+        return dynamodb.list_backups(**params)
+
     while True:
-        page = call_with_retries(partial(dynamodb.list_backups, **params), sleep=sleep, rand=rand)
+        page = call_with_retries(request, sleep=sleep, rand=rand)
         for item in page.get("BackupSummaries", []):
             summary = summary_from(item)
             if summary is None or summary.type != backup_type:

@@ -47,6 +47,10 @@ from dynamodb_backup.status import Outcome, classify
 
 LOG = logging.getLogger(__name__)
 DELETE_RATE = 9.0
+# ListBackups allows 5 calls/s per account. One invocation paces itself just below; the
+# event source mapping's maximum concurrency (default 2) can still overlap two listings,
+# and those throttles are retried.
+LIST_RATE = 4.5
 BUDGET_RESERVE = 0.25
 
 
@@ -70,6 +74,7 @@ class Context:
     rand: Callable[[], float]
     budget: Budget
     delete_limiter: RateLimiter
+    list_limiter: RateLimiter
     counters: Counters = field(default_factory=Counters)
 
     def send(self, messages: Sequence[Outgoing]) -> None:
@@ -115,6 +120,7 @@ def statuses(ctx: Context, message: ChunkMessage) -> dict[str, str | None]:
         upper=message.window.end,
         sleep=ctx.sleep,
         rand=ctx.rand,
+        pace=ctx.list_limiter.acquire,
     ):
         if summary.arn in wanted:
             found[summary.arn] = summary.status
@@ -174,7 +180,12 @@ def _run_listing(
     result = RunListing()
     lower, upper = (window.start, window.end) if window is not None else (None, None)
     for summary in list_backups(
-        ctx.clients.dynamodb, lower=lower, upper=upper, sleep=ctx.sleep, rand=ctx.rand
+        ctx.clients.dynamodb,
+        lower=lower,
+        upper=upper,
+        sleep=ctx.sleep,
+        rand=ctx.rand,
+        pace=ctx.list_limiter.acquire,
     ):
         if not retention.is_own(summary, message.prefix):
             continue  # never deleted, so not needed in memory
@@ -332,6 +343,7 @@ def run(
         rand=rand,
         budget=budget or Budget(None),
         delete_limiter=RateLimiter(DELETE_RATE, burst=1, clock=monotonic, sleep=sleep),
+        list_limiter=RateLimiter(LIST_RATE, burst=1, clock=monotonic, sleep=sleep),
     )
     records = list(event.get("Records") or [])
     failed_items: list[dict[str, str]] = []

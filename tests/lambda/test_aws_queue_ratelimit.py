@@ -147,6 +147,26 @@ def test_list_backups_retries_throttling_then_succeeds() -> None:
     assert sleeps.calls == [0.25]
 
 
+def test_list_backups_paces_every_request_retries_included() -> None:
+    ddb = boto3.client("dynamodb", region_name="eu-west-1")
+    paced: list[int] = []
+    with Stubber(ddb) as stub:
+        stub.add_response(
+            "list_backups",
+            {"BackupSummaries": [summary(1, T0)], "LastEvaluatedBackupArn": PAGE_ARN},
+        )
+        stub.add_client_error("list_backups", "ThrottlingException", "Rate exceeded")
+        stub.add_response("list_backups", {"BackupSummaries": [summary(2, T0)]})
+        found = list(
+            aws.list_backups(
+                ddb, sleep=Sleeps(), rand=lambda: 1.0, pace=lambda: paced.append(len(paced))
+            )
+        )
+        stub.assert_no_pending_responses()
+    assert [s.table for s in found] == ["tbl1", "tbl2"]
+    assert len(paced) == 3  # two pages, one retry
+
+
 def test_list_backups_stops_on_a_repeated_page_marker_and_skips_broken_entries() -> None:
     ddb = boto3.client("dynamodb", region_name="eu-west-1")
     with Stubber(ddb) as stub:

@@ -1269,6 +1269,44 @@ def test_the_finalizer_times_out_from_the_run_start_not_its_narrowed_window(
     assert len(world.backup_names("orders")) == 2  # the table's run did not succeed
 
 
+def test_the_finalizer_paces_its_listing_below_the_list_backups_rate(world: World) -> None:
+    """ListBackups allows 5 calls/s per account: one invocation spaces its pages 1/4.5 s
+    apart instead of running into throttling (the clock here never moves, so the waits
+    add up)."""
+    final = FinalizeMessage(
+        prefix="scheduled",
+        slot=SLOT_DT,
+        attempt=0,
+        window=Window.around([SLOT_DT]),
+        tables=3,
+        started=SLOT_DT,
+    )
+    pages = [
+        f"arn:aws:dynamodb:eu-west-1:123456789012:table/t{n}/backup/0179583840100{n}-aa"
+        for n in range(2)
+    ]
+    sleeps: list[float] = []
+    ddb = boto3.client("dynamodb", region_name=REGION)
+    with Stubber(ddb) as stub:
+        expected: dict[str, Any] = {"BackupType": "USER", "Limit": 100}
+        for marker in [None, *pages]:
+            page: dict[str, Any] = {"BackupSummaries": []}
+            if marker != pages[-1]:
+                page["LastEvaluatedBackupArn"] = pages[0] if marker is None else pages[1]
+            params = expected | ({"ExclusiveStartBackupArn": marker} if marker else {})
+            stub.add_response("list_backups", page, params)
+        world.monitor(
+            [record(encode(final), "f", "m1")],
+            now=SLOT_DT + timedelta(minutes=5),
+            clients=Clients.of(dynamodb=ddb),
+            sleep=sleeps.append,
+            monotonic=lambda: 100.0,
+        )
+        stub.assert_no_pending_responses()
+    assert sleeps == pytest.approx([1 / monitor.LIST_RATE, 2 / monitor.LIST_RATE])
+    assert monitor.LIST_RATE < 5
+
+
 def test_finalizer_listing_costs(world: World) -> None:
     """Attempt 0 lists all backups once; a later attempt probes only its narrowed window."""
     created = SLOT_DT + timedelta(seconds=5)
