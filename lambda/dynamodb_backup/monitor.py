@@ -209,11 +209,13 @@ def handle_finalize(ctx: Context, message: FinalizeMessage) -> None:
     never turn CREATING again) and, once nothing there is CREATING, list all backups once.
     """
     config = ctx.config
+    # read before listing (which may wait for the ListBackups pace): the retention cutoff
+    # is never later than the moment this message was taken up
+    now = ctx.now()
     if message.attempt == 0:
         listing = _run_listing(ctx, message, None, keep_own=True)
     else:
         listing = _run_listing(ctx, message, message.window, keep_own=False)
-    now = ctx.now()
     waited = now - run_started(message)
     if listing.creating and waited < timedelta(minutes=config.max_wait_minutes):
         again = replace(
