@@ -12,7 +12,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # the backend is chosen first
 
-from bench.scenario import ScenarioResult
+from bench.scenario import MONITOR_TIMEOUT, SCHEDULER_TIMEOUT, ScenarioResult
 from bench.static import HANDLER_MODULES, StaticFigures
 
 FLOOR_CALLS_PER_TABLE = 2.0
@@ -284,6 +284,18 @@ def observations(results: Sequence[ScenarioResult]) -> list[str]:
     """What the figures of our handlers say beyond the verdicts (facts of this run)."""
     lines: list[str] = []
     share = MEMORY_MB / LAMBDA_VCPU_MB
+    for r in sorted(results, key=lambda x: (x.config.tables, x.config.variant)):
+        if not r.correct:
+            c = r.checks
+            throttled = ", ".join(f"{k} {v:,}" for k, v in r.throttles_by_operation.items())
+            lines.append(
+                f"- N = {r.config.tables:,}, {r.config.variant}: **not all done**: started "
+                f"{c['backups_started']:,}, confirmed {c['backups_confirmed']:,}, stale left "
+                f"{c['stale_backups_left']:,}, own left {c['own_backups_left']:,} of "
+                f"{c['own_backups_expected']:,} expected, failed records "
+                f"{c['failed_records']:,}, invocation errors {r.monitor.errors:,}; throttled "
+                f"calls: {throttled or 'none'}."
+            )
     for r in sorted(results, key=lambda x: x.config.tables):
         if r.config.variant != "ours" or r.config.tables < 1000:
             continue
@@ -386,7 +398,8 @@ def markdown(
         "*floor* is 2 calls per table (one CreateBackup, one DeleteBackup). *cycle* is the "
         "scheduler's invocation plus the monitor's span (first receive to last invocation "
         "end), without the queue's 300 s delay. *max % timeout* is the longest invocation "
-        "over its configured timeout (scheduler 900 s, monitor 300 s).",
+        f"over its configured timeout (scheduler {SCHEDULER_TIMEOUT:.0f} s, "
+        f"monitor {MONITOR_TIMEOUT:.0f} s, the module's defaults).",
         "",
         *results_table(rows),
         "",
@@ -416,7 +429,9 @@ def model_text(results: Sequence[ScenarioResult]) -> str:
             "`dynamodb_backup.monitor.handler`) and, for comparison, `bench/baseline.py` "
             "(the seed's design literally: sequential CreateBackup and one SendMessage per "
             "backup; per message one DescribeBackup, then ListBackups of that table and its "
-            "DeleteBackups; one SNS message per failure; boto3's default legacy retries). Each "
+            "DeleteBackups; one SNS message per failure; boto3's default legacy retries: a "
+            "ListBackups still throttled after them is alerted and that table's old backups "
+            "stay, which its *all done* column shows). Each "
             "function runs in its own warm child process (`bench/worker.py`), imported once "
             "(cold start not counted in the invocation time), invoked with a Lambda-like "
             "context whose deadline is the function's configured timeout.",

@@ -53,7 +53,7 @@ ACCOUNT = "123456789012"
 REGION = "eu-west-1"
 PREFIX = "scheduled"
 SCHEDULER_TIMEOUT = 900.0
-MONITOR_TIMEOUT = 300.0
+MONITOR_TIMEOUT = 180.0  # the module's monitor_timeout default
 
 HANDLERS: dict[str, tuple[str, str]] = {
     "ours": ("dynamodb_backup.scheduler:handler", "dynamodb_backup.monitor:handler"),
