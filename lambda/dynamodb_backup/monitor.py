@@ -175,10 +175,15 @@ class RunListing:
 
 
 def _run_listing(
-    ctx: Context, message: FinalizeMessage, window: Window | None, keep_own: bool
+    ctx: Context,
+    message: FinalizeMessage,
+    lower: datetime | None,
+    upper: datetime | None,
+    *,
+    keep_own: bool,
+    into: RunListing | None = None,
 ) -> RunListing:
-    result = RunListing()
-    lower, upper = (window.start, window.end) if window is not None else (None, None)
+    result = into if into is not None else RunListing()
     for summary in list_backups(
         ctx.clients.dynamodb,
         lower=lower,
@@ -199,23 +204,40 @@ def _run_listing(
     return result
 
 
+def _retention_listing(ctx: Context, message: FinalizeMessage, now: datetime) -> RunListing:
+    """The backups retention needs (`retention.listing_bounds`): with the default
+    `MIN_BACKUPS_TO_KEEP` 1, those past the cutoff and the run's own range, not every
+    backup the retention keeps (35 days x 10,000 tables would be 3,500 pages)."""
+    listing = RunListing()
+    for lower, upper in retention.listing_bounds(
+        now=now,
+        retention_days=ctx.config.retention_days,
+        min_keep=ctx.config.min_keep,
+        run_started=message.started,
+    ):
+        _run_listing(ctx, message, lower, upper, keep_own=True, into=listing)
+    return listing
+
+
 def handle_finalize(ctx: Context, message: FinalizeMessage) -> None:
     """Wait until no backup of the run is CREATING (or MAX_WAIT_MINUTES passed), then decide
-    retention for every table whose run backup is AVAILABLE, from one listing of all backups.
+    retention for every table whose run backup is AVAILABLE.
 
-    Attempt 0 (normally everything is final by then: the queue delays it) lists all backups
-    at once and decides from that. When some are still CREATING it re-enqueues itself with
-    `window` narrowed to them; later attempts list only that window (AVAILABLE or DELETED
-    never turn CREATING again) and, once nothing there is CREATING, list all backups once.
+    Attempt 0 (normally everything is final by then: the queue delays it) lists what
+    retention needs at once (the run's range and what is past the cutoff) and decides from
+    that. When some are still CREATING it re-enqueues itself with `window` narrowed to
+    them; later attempts list only that window (AVAILABLE or DELETED never turn CREATING
+    again) and, once nothing there is CREATING, make the retention listing once.
     """
     config = ctx.config
     # read before listing (which may wait for the ListBackups pace): the retention cutoff
     # is never later than the moment this message was taken up
     now = ctx.now()
     if message.attempt == 0:
-        listing = _run_listing(ctx, message, None, keep_own=True)
+        listing = _retention_listing(ctx, message, now)
     else:
-        listing = _run_listing(ctx, message, message.window, keep_own=False)
+        window = message.window
+        listing = _run_listing(ctx, message, window.start, window.end, keep_own=False)
     waited = now - run_started(message)
     if listing.creating and waited < timedelta(minutes=config.max_wait_minutes):
         again = replace(
@@ -234,7 +256,7 @@ def handle_finalize(ctx: Context, message: FinalizeMessage) -> None:
         )
         return
     if message.attempt != 0:
-        listing = _run_listing(ctx, message, None, keep_own=True)
+        listing = _retention_listing(ctx, message, now)
     doomed: list[BackupRef] = []
     for table in sorted(listing.succeeded):
         for arn in retention.decide(

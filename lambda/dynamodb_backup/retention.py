@@ -36,5 +36,28 @@ def decide(
         key=lambda b: (to_utc(b.created), b.arn),
         reverse=True,
     )
-    cutoff = to_utc(now) - timedelta(days=retention_days)
-    return [b.arn for b in candidates[max(min_keep, 0) :] if to_utc(b.created) < cutoff]
+    limit = cutoff(now, retention_days)
+    return [b.arn for b in candidates[max(min_keep, 0) :] if to_utc(b.created) < limit]
+
+
+def cutoff(now: datetime, retention_days: int) -> datetime:
+    """Backups created strictly before this are past the retention."""
+    return to_utc(now) - timedelta(days=retention_days)
+
+
+def listing_bounds(
+    *, now: datetime, retention_days: int, min_keep: int, run_started: datetime
+) -> list[tuple[datetime | None, datetime | None]]:
+    """The creation-time ranges ([lower, upper), None unbounded) whose backups give
+    `decide` the same answer as all backups of the account, for tables whose backup of
+    the run (created at or after `run_started`) is AVAILABLE.
+
+    With `min_keep <= 1` the run's own backup is the newest one to keep, and no backup
+    between the cutoff and the run's start can change a decision: listing what is past
+    the cutoff plus the run's own range is enough, whatever the retention. Otherwise the
+    newest `min_keep` may be anywhere, so everything is listed.
+    """
+    if min_keep > 1:
+        return [(None, None)]
+    start = to_utc(run_started)
+    return [(None, min(cutoff(now, retention_days), start)), (start, None)]

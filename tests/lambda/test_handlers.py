@@ -1273,6 +1273,7 @@ def test_the_finalizer_paces_its_listing_below_the_list_backups_rate(world: Worl
     """ListBackups allows 5 calls/s per account: one invocation spaces its pages 1/4.5 s
     apart instead of running into throttling (the clock here never moves, so the waits
     add up)."""
+    world.env(RETENTION_DAYS="3", MIN_BACKUPS_TO_KEEP="1")
     final = FinalizeMessage(
         prefix="scheduled",
         slot=SLOT_DT,
@@ -1281,23 +1282,30 @@ def test_the_finalizer_paces_its_listing_below_the_list_backups_rate(world: Worl
         tables=3,
         started=SLOT_DT,
     )
-    pages = [
-        f"arn:aws:dynamodb:eu-west-1:123456789012:table/t{n}/backup/0179583840100{n}-aa"
-        for n in range(2)
-    ]
+    now = SLOT_DT + timedelta(minutes=5)
+    marker = "arn:aws:dynamodb:eu-west-1:123456789012:table/t0/backup/01795838401000-aa"
+    old: dict[str, Any] = {
+        "BackupType": "USER",
+        "Limit": 100,
+        "TimeRangeUpperBound": now - timedelta(days=3),
+    }
     sleeps: list[float] = []
     ddb = boto3.client("dynamodb", region_name=REGION)
     with Stubber(ddb) as stub:
-        expected: dict[str, Any] = {"BackupType": "USER", "Limit": 100}
-        for marker in [None, *pages]:
-            page: dict[str, Any] = {"BackupSummaries": []}
-            if marker != pages[-1]:
-                page["LastEvaluatedBackupArn"] = pages[0] if marker is None else pages[1]
-            params = expected | ({"ExclusiveStartBackupArn": marker} if marker else {})
-            stub.add_response("list_backups", page, params)
+        stub.add_response(
+            "list_backups", {"BackupSummaries": [], "LastEvaluatedBackupArn": marker}, old
+        )
+        stub.add_response(
+            "list_backups", {"BackupSummaries": []}, old | {"ExclusiveStartBackupArn": marker}
+        )
+        stub.add_response(
+            "list_backups",
+            {"BackupSummaries": []},
+            {"BackupType": "USER", "Limit": 100, "TimeRangeLowerBound": SLOT_DT},
+        )
         world.monitor(
             [record(encode(final), "f", "m1")],
-            now=SLOT_DT + timedelta(minutes=5),
+            now=now,
             clients=Clients.of(dynamodb=ddb),
             sleep=sleeps.append,
             monotonic=lambda: 100.0,
@@ -1307,8 +1315,7 @@ def test_the_finalizer_paces_its_listing_below_the_list_backups_rate(world: Worl
     assert monitor.LIST_RATE < 5
 
 
-def test_finalizer_listing_costs(world: World) -> None:
-    """Attempt 0 lists all backups once; a later attempt probes only its narrowed window."""
+def _finalizer_case() -> tuple[dict[str, Any], FinalizeMessage]:
     created = SLOT_DT + timedelta(seconds=5)
     arn = "arn:aws:dynamodb:eu-west-1:123456789012:table/orders/backup/01795838405000-0000000a"
     summary = {
@@ -1327,10 +1334,75 @@ def test_finalizer_listing_costs(world: World) -> None:
         tables=1,
         started=SLOT_DT,
     )
+    return summary, first
+
+
+def test_finalizer_listing_costs(world: World) -> None:
+    """Attempt 0 lists what is past the retention and the run's own range, not the
+    backups the retention keeps; a later attempt probes only its narrowed window, then
+    makes the same two listings once."""
+    world.env(RETENTION_DAYS="35", MIN_BACKUPS_TO_KEEP="1")
+    summary, first = _finalizer_case()
+    created = summary["BackupCreationDateTime"]
+    base: dict[str, Any] = {"BackupType": "USER", "Limit": 100}
+    run_range = base | {"TimeRangeLowerBound": SLOT_DT}
+    ddb = boto3.client("dynamodb", region_name=REGION)
+    now = SLOT_DT + timedelta(minutes=5)
+    with Stubber(ddb) as stub:
+        stub.add_response(
+            "list_backups",
+            {"BackupSummaries": []},
+            base | {"TimeRangeUpperBound": now - timedelta(days=35)},
+        )
+        stub.add_response("list_backups", {"BackupSummaries": [summary]}, run_range)
+        world.monitor([record(encode(first), "f", "m1")], now=now, clients=Clients.of(dynamodb=ddb))
+        stub.assert_no_pending_responses()
+    [again] = world.drain()
+    second = decode(again["body"])
+    assert isinstance(second, FinalizeMessage)
+    assert second.window == Window.around([created])
+
+    later = SLOT_DT + timedelta(minutes=10)
+    with Stubber(ddb) as stub:
+        available = {"BackupSummaries": [summary | {"BackupStatus": "AVAILABLE"}]}
+        stub.add_response(
+            "list_backups",
+            available,
+            base
+            | {
+                "TimeRangeLowerBound": second.window.start,
+                "TimeRangeUpperBound": second.window.end,
+            },
+        )
+        stub.add_response(
+            "list_backups",
+            {"BackupSummaries": []},
+            base | {"TimeRangeUpperBound": later - timedelta(days=35)},
+        )
+        stub.add_response("list_backups", available, run_range)
+        world.monitor([again], now=later, clients=Clients.of(dynamodb=ddb))
+        stub.assert_no_pending_responses()
+    assert world.drain() == []  # only this run's backup: nothing to delete
+
+
+def test_with_min_backups_to_keep_above_one_the_finalizer_lists_everything(
+    world: World,
+) -> None:
+    """The newest MIN_BACKUPS_TO_KEEP may lie anywhere: one listing of every backup."""
+    world.env(RETENTION_DAYS="3", MIN_BACKUPS_TO_KEEP="2")
+    summary, first = _finalizer_case()
+    older = summary | {
+        "BackupArn": summary["BackupArn"].replace("0000000a", "0000000b"),
+        "BackupName": backup_name("scheduled", "orders", SLOT_DT - timedelta(days=10)),
+        "BackupCreationDateTime": SLOT_DT - timedelta(days=10),
+        "BackupStatus": "AVAILABLE",
+    }
     ddb = boto3.client("dynamodb", region_name=REGION)
     with Stubber(ddb) as stub:
         stub.add_response(
-            "list_backups", {"BackupSummaries": [summary]}, {"BackupType": "USER", "Limit": 100}
+            "list_backups",
+            {"BackupSummaries": [summary | {"BackupStatus": "AVAILABLE"}, older]},
+            {"BackupType": "USER", "Limit": 100},
         )
         world.monitor(
             [record(encode(first), "f", "m1")],
@@ -1338,29 +1410,4 @@ def test_finalizer_listing_costs(world: World) -> None:
             clients=Clients.of(dynamodb=ddb),
         )
         stub.assert_no_pending_responses()
-    [again] = world.drain()
-    second = decode(again["body"])
-    assert isinstance(second, FinalizeMessage)
-    assert second.window == Window.around([created])
-
-    with Stubber(ddb) as stub:
-        stub.add_response(
-            "list_backups",
-            {"BackupSummaries": [summary | {"BackupStatus": "AVAILABLE"}]},
-            {
-                "BackupType": "USER",
-                "Limit": 100,
-                "TimeRangeLowerBound": second.window.start,
-                "TimeRangeUpperBound": second.window.end,
-            },
-        )
-        stub.add_response(
-            "list_backups",
-            {"BackupSummaries": [summary | {"BackupStatus": "AVAILABLE"}]},
-            {"BackupType": "USER", "Limit": 100},
-        )
-        world.monitor(
-            [again], now=SLOT_DT + timedelta(minutes=10), clients=Clients.of(dynamodb=ddb)
-        )
-        stub.assert_no_pending_responses()
-    assert world.drain() == []  # only this run's backup: nothing to delete
+    assert world.drain() == []  # ten days old, but one of the newest two: kept

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dynamodb_backup.model import BackupSummary
-from dynamodb_backup.retention import decide, is_own
+from dynamodb_backup.retention import decide, is_own, listing_bounds
 
 NOW = datetime(2026, 11, 28, 4, 0, tzinfo=UTC)
 PREFIX = "scheduled"
@@ -179,3 +179,61 @@ def test_retention_property(
     assert len(own_available) - len(deleted & {b.arn for b in own_available}) >= min(
         min_keep, len(own_available)
     )
+
+
+def _in(moment: datetime, lower: datetime | None, upper: datetime | None) -> bool:
+    return (lower is None or lower <= moment) and (upper is None or moment < upper)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(
+    history=histories(),
+    run_minutes_ago=st.integers(min_value=0, max_value=20 * 24 * 60),
+    retention_days=st.integers(min_value=1, max_value=15),
+    min_keep=st.integers(min_value=0, max_value=3),
+)
+def test_the_narrow_listing_decides_as_the_full_one(
+    history: list[BackupSummary], run_minutes_ago: int, retention_days: int, min_keep: int
+) -> None:
+    """The finalizer lists only `listing_bounds`: for a table whose run backup (created at
+    or after the run's start) is AVAILABLE, deciding from those backups deletes exactly
+    what deciding from all of them would."""
+    started = NOW - timedelta(minutes=run_minutes_ago)
+    run = BackupSummary(
+        table="orders",
+        name=f"{PREFIX}-orders-run",
+        arn="arn:aws:dynamodb:eu-west-1:1:table/orders/backup/run",
+        created=started,
+        status="AVAILABLE",
+        type="USER",
+    )
+    everything = [*history, run]
+    bounds = listing_bounds(
+        now=NOW, retention_days=retention_days, min_keep=min_keep, run_started=started
+    )
+    listed = [b for b in everything if any(_in(b.created, lo, hi) for lo, hi in bounds)]
+    # the ranges are disjoint: nothing is listed twice
+    assert len(listed) == sum(1 for b in everything for lo, hi in bounds if _in(b.created, lo, hi))
+
+    def deleted(backups: list[BackupSummary]) -> list[str]:
+        return sorted(
+            decide(
+                backups,
+                now=NOW,
+                retention_days=retention_days,
+                min_keep=min_keep,
+                prefix=PREFIX,
+                run_succeeded=True,
+            )
+        )
+
+    assert deleted(listed) == deleted(everything)
+
+
+def test_the_narrow_listing_skips_what_the_retention_keeps() -> None:
+    started = NOW - timedelta(minutes=5)
+    bounds = listing_bounds(now=NOW, retention_days=35, min_keep=1, run_started=started)
+    assert bounds == [(None, NOW - timedelta(days=35)), (started, None)]
+    assert listing_bounds(now=NOW, retention_days=35, min_keep=2, run_started=started) == [
+        (None, None)
+    ]
