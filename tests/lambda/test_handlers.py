@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -779,17 +779,22 @@ def test_a_message_of_another_prefix_is_unreadable(world: World) -> None:
     assert "prefix 'weekly' is not BACKUP_NAME_PREFIX 'scheduled'" in alert
 
 
+def finalizer(times: Iterable[datetime], *, tables: int = 1, attempt: int = 0) -> FinalizeMessage:
+    """A run's finalizer for SLOT_DT whose window spans `times`."""
+    return FinalizeMessage(
+        prefix="scheduled",
+        slot=SLOT_DT,
+        attempt=attempt,
+        window=Window.around(times),
+        tables=tables,
+        started=SLOT_DT,
+    )
+
+
 def test_a_record_whose_handling_raises_fails_its_group_only(
     world: World, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    final = FinalizeMessage(
-        prefix="scheduled",
-        slot=SLOT_DT,
-        attempt=0,
-        window=Window.around([SLOT_DT]),
-        tables=1,
-        started=SLOT_DT,
-    )
+    final = finalizer([SLOT_DT])
     arn = "arn:aws:dynamodb:eu-west-1:123456789012:table/orders/backup/01795838401000-abcdef01"
     delete = DeleteMessage(
         prefix="scheduled", slot=SLOT_DT, part=0, attempt=0, backups=(BackupRef("orders", arn),)
@@ -1218,14 +1223,7 @@ def test_a_re_enqueued_finalizer_lists_only_where_backups_are_still_creating(
             )
     slow = _only_backup_of_run(world, "t-b")
     slow.status = "CREATING"
-    first = FinalizeMessage(
-        prefix="scheduled",
-        slot=SLOT_DT,
-        attempt=0,
-        window=Window.around(SLOT_DT + timedelta(seconds=s) for s in (1, 11, 21)),
-        tables=3,
-        started=SLOT_DT,
-    )
+    first = finalizer([SLOT_DT + timedelta(seconds=s) for s in (1, 11, 21)], tables=3)
 
     world.monitor([record(encode(first), "f", "m1")], now=SLOT_DT + timedelta(minutes=5))
 
@@ -1254,14 +1252,7 @@ def test_the_finalizer_times_out_from_the_run_start_not_its_narrowed_window(
             TableName="orders", BackupName=backup_name("scheduled", "orders", SLOT_DT)
         )
     _only_backup_of_run(world, "orders").status = "CREATING"
-    final = FinalizeMessage(
-        prefix="scheduled",
-        slot=SLOT_DT,
-        attempt=3,
-        window=Window.around([SLOT_DT + timedelta(minutes=20)]),
-        tables=1,
-        started=SLOT_DT,
-    )
+    final = finalizer([SLOT_DT + timedelta(minutes=20)], attempt=3)
 
     world.monitor([record(encode(final), "f", "m1")], now=SLOT_DT + timedelta(minutes=31))
 
@@ -1274,14 +1265,7 @@ def test_the_finalizer_paces_its_listing_below_the_list_backups_rate(world: Worl
     apart instead of running into throttling (the clock here never moves, so the waits
     add up)."""
     world.env(RETENTION_DAYS="3", MIN_BACKUPS_TO_KEEP="1")
-    final = FinalizeMessage(
-        prefix="scheduled",
-        slot=SLOT_DT,
-        attempt=0,
-        window=Window.around([SLOT_DT]),
-        tables=3,
-        started=SLOT_DT,
-    )
+    final = finalizer([SLOT_DT], tables=3)
     now = SLOT_DT + timedelta(minutes=5)
     marker = "arn:aws:dynamodb:eu-west-1:123456789012:table/t0/backup/01795838401000-aa"
     old: dict[str, Any] = {
@@ -1326,14 +1310,7 @@ def _finalizer_case() -> tuple[dict[str, Any], FinalizeMessage]:
         "BackupStatus": "CREATING",
         "BackupType": "USER",
     }
-    first = FinalizeMessage(
-        prefix="scheduled",
-        slot=SLOT_DT,
-        attempt=0,
-        window=Window.around([SLOT_DT, created]),
-        tables=1,
-        started=SLOT_DT,
-    )
+    first = finalizer([SLOT_DT, created])
     return summary, first
 
 
