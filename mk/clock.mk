@@ -1,0 +1,22 @@
+# Tests that pass on any date (issue 9): the handler and end-to-end suites run once more
+# with the system clock moved 400 days ahead (Debian's faketime, installed when missing).
+# The suites never read the wall clock behind their injected clock or freezegun; this run
+# proves it. `make test-clock CLOCK_SHIFT=-30d` moves it back instead.
+.PHONY: test-clock faketime
+
+CLOCK_SHIFT ?= +400d
+
+faketime:
+	@command -v faketime >/dev/null 2>&1 || { \
+	  echo "faketime: installing Debian's faketime package"; \
+	  SUDO=$$([ "$$(id -u)" -eq 0 ] || echo sudo); \
+	  $$SUDO apt-get update -qq >/dev/null && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq faketime >/dev/null; }
+	@command -v faketime >/dev/null 2>&1 || { echo "faketime: could not be installed"; exit 1; }
+
+test-clock: $(STAMP) faketime
+	@echo "test-clock: system clock moved $(CLOCK_SHIFT): $$(faketime -f '$(CLOCK_SHIFT)' date -u +%FT%TZ)"
+	faketime -f '$(CLOCK_SHIFT)' $(PY) -m pytest tests/lambda -q -p no:cacheprovider -n 2
+	faketime -f '$(CLOCK_SHIFT)' $(PY) -m pytest tests/e2e -q -p no:cacheprovider
+
+EXTRA_TESTS += test-clock
