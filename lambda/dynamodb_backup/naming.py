@@ -75,6 +75,27 @@ def backup_name(prefix: str, table: str, slot: datetime) -> str:
     return f"{prefix}-{table[:keep]}-{digest}-{slot_stamp}"
 
 
+STAMP_RE = re.compile(r"[0-9]{8}T[0-9]{6}Z")
+
+
+def slot_of(prefix: str, table: str, name: str) -> datetime | None:
+    """The slot whose backup of `table` this instance names `name`, else None.
+
+    Exact ownership: `name` must equal `backup_name(prefix, table, slot)` for the slot its
+    stamp (the last 16 characters) gives, the full or the shortened form. Another
+    instance's `<prefix>-weekly-...`, a hand-made `<prefix>-orders-old` and a backup of
+    another table are not this instance's.
+    """
+    text = name[-len("20261128T040000Z") :]
+    if not STAMP_RE.fullmatch(text):
+        return None
+    try:
+        slot = datetime.strptime(text, STAMP_FORMAT).replace(tzinfo=UTC)
+    except ValueError:
+        return None
+    return slot if backup_name(prefix, table, slot) == name else None
+
+
 def table_from_arn(arn: str) -> str | None:
     """The table name of a DynamoDB table ARN (`arn:aws:dynamodb:r:a:table/name`)."""
     _, sep, resource = arn.partition(":table/")

@@ -560,6 +560,13 @@ def test_retention_deletes_only_own_backups_past_the_window(
     with freeze_time(SLOT_DT - timedelta(days=30)):
         world.ddb.create_backup(TableName="orders", BackupName="manual-before-migration")
         world.ddb.create_backup(TableName="orders", BackupName="scheduledx-orders-old")
+        # look-alikes of own names: hand-made, another instance's prefix extending ours,
+        # our name for another table
+        world.ddb.create_backup(TableName="orders", BackupName="scheduled-orders-old")
+        world.ddb.create_backup(
+            TableName="orders", BackupName="scheduled-weekly-orders-20261028T040000Z"
+        )
+        world.ddb.create_backup(TableName="orders", BackupName="scheduled-users-20261028T040000Z")
         system = world.ddb.create_backup(TableName="orders", BackupName="scheduled-orders-system")[
             "BackupDetails"
         ]["BackupArn"]
@@ -578,7 +585,10 @@ def test_retention_deletes_only_own_backups_past_the_window(
         "scheduled-orders-20261127T040000Z",
         "scheduled-orders-20261128T040000Z",
         "scheduled-orders-awsbackup",
+        "scheduled-orders-old",
         "scheduled-orders-system",
+        "scheduled-users-20261028T040000Z",
+        "scheduled-weekly-orders-20261028T040000Z",
         "scheduledx-orders-old",
     ]
     assert world.backup_names("users") == ["scheduled-users-20261128T040000Z"]
