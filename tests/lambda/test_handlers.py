@@ -363,20 +363,36 @@ def test_many_tables_are_chunked_and_all_succeed(
     assert doc["BackupsFailed"] == 0
 
 
-def test_nothing_selected_is_a_quiet_run(world: World, capsys: pytest.CaptureFixture[str]) -> None:
-    world.env(TABLE_NAMES="[]", TABLE_TAGS='{"backup": "daily"}')
+def test_a_selection_that_matches_no_table_is_an_alerted_failure(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Contract behaviour 12: a misspelt tag (`dialy`) must not look like a quiet success."""
+    world.table("orders", {"backup": "daily"})
+    world.env(TABLE_NAMES="[]", TABLE_TAGS='{"backup": "dialy"}')
     summary = world.schedule()
     assert summary == {
         "slot": SLOT,
         "selected": 0,
         "started": 0,
         "already_present": 0,
-        "failed": 0,
+        "failed": 1,
         "messages": 0,
     }
     assert world.drain() == []
     [doc] = emf(capsys.readouterr().out)
-    assert (doc["TablesSelected"], doc["BackupsStarted"], doc["BackupsFailed"]) == (0, 0, 0)
+    assert (doc["TablesSelected"], doc["BackupsStarted"], doc["BackupsFailed"]) == (0, 0, 1)
+    [(subject, body)] = world.alerts()
+    assert subject == f"DynamoDB backup: 1 failure(s) in run {SLOT}"
+    assert "reason: the selection matches no table: TABLE_NAMES is empty and no table" in body
+    assert 'carries all of the tags {"backup": "dialy"} (TABLE_TAGS)' in body
+
+
+def test_an_empty_selection_is_an_alerted_failure_too(world: World) -> None:
+    world.env(TABLE_NAMES="[]")
+    assert world.schedule()["failed"] == 1
+    [(_, body)] = world.alerts()
+    assert "TABLE_NAMES and TABLE_TAGS are both empty" in body
+    assert "set table_names or table_tags on the module" in body
 
 
 def test_an_event_without_time_uses_the_invocation_time(world: World) -> None:
@@ -412,6 +428,32 @@ def test_scheduler_raises_when_the_alert_cannot_be_published(world: World) -> No
     with pytest.raises(AlertPublishError):
         world.schedule()
     # the started backup still reached the monitor before the alert failed
+    assert [json.loads(r["body"])["kind"] for r in world.drain()] == ["chunk", "finalize"]
+
+
+def test_start_failures_are_alerted_even_when_the_queue_refuses_the_run(world: World) -> None:
+    """Issue 14.1: with the queue unwritable the scheduler still publishes what could not
+    start, names the started backups nothing watches, and fails so Lambda retries."""
+    world.table("orders")
+    world.env(TABLE_NAMES='["orders", "ghost"]')
+    good_queue = world.queue_url
+    world.env(MONITOR_QUEUE_URL=good_queue.replace("backup-monitor", "deleted-queue"))
+
+    with pytest.raises(Exception, match=r"NonExistentQueue|does not exist"):
+        world.schedule()
+
+    [(subject, body)] = world.alerts()
+    assert subject == f"DynamoDB backup: 2 failure(s) in run {SLOT}"
+    assert "- table: ghost\n  backup: -\n  reason: could not start backup: TableNotFound" in body
+    orders = _only_backup(world, "orders")
+    assert (
+        f"- table: orders\n  backup: {orders.arn}\n"
+        "  reason: backup started but could not be queued for monitoring: "
+    ) in body
+    # Lambda's retry, with the queue back, queues the backup that was started
+    world.env(MONITOR_QUEUE_URL=good_queue)
+    again = world.schedule()
+    assert (again["started"], again["already_present"]) == (0, 1)
     assert [json.loads(r["body"])["kind"] for r in world.drain()] == ["chunk", "finalize"]
 
 
@@ -1222,6 +1264,50 @@ def test_a_failing_tag_lookup_still_backs_up_the_listed_tables(world: World) -> 
         "- table: -\n  backup: -\n  reason: could not select tables by tag: "
         "AccessDeniedException: no tag:GetResources"
     ) in body
+
+
+def test_access_denied_on_a_tag_selected_table_names_abac_and_the_fix(world: World) -> None:
+    """Issue 9.7: with DynamoDB ABAC off the tag condition never matches; the alert says so
+    for tables selected by tag, not for tables listed by name."""
+    world.env(TABLE_NAMES='["listed"]', TABLE_TAGS='{"backup": "daily"}')
+    arn = "arn:aws:dynamodb:eu-west-1:123456789012:table/{}"
+    tagging = boto3.client("resourcegroupstaggingapi", region_name=REGION)
+    ddb = boto3.client("dynamodb", region_name=REGION)
+    with Stubber(tagging) as tags, Stubber(ddb) as stub:
+        tags.add_response(
+            "get_resources",
+            {
+                "ResourceTagMappingList": [
+                    {
+                        "ResourceARN": arn.format(name),
+                        "Tags": [{"Key": "backup", "Value": "daily"}],
+                    }
+                    for name in ("listed", "tagged")
+                ]
+            },
+        )
+        stub.add_response("list_backups", {"BackupSummaries": []})
+        for _ in range(2):
+            stub.add_client_error(
+                "create_backup", "AccessDeniedException", "not authorized to dynamodb:CreateBackup"
+            )
+        summary = world.schedule(
+            clients=Clients.of(dynamodb=ddb, resourcegroupstaggingapi=tagging), workers=1
+        )
+        stub.assert_no_pending_responses()
+
+    assert summary["failed"] == 2
+    [(_, body)] = world.alerts()
+    listed, tagged = body.split("- table: ")[1:]
+    assert listed.startswith("listed\n")
+    assert "ABAC" not in listed
+    assert tagged.startswith("tagged\n")
+    assert "AccessDeniedException: not authorized to dynamodb:CreateBackup" in tagged
+    assert "attribute-based access control (ABAC) for DynamoDB is off" in " ".join(tagged.split())
+    assert (
+        "enable attribute-based access control for DynamoDB in this account and region, "
+        "or set dynamodb_abac_enabled = false on the module"
+    ) in " ".join(tagged.split())
 
 
 def test_a_re_enqueued_finalizer_lists_only_where_backups_are_still_creating(
