@@ -46,7 +46,9 @@ def _int(env: Mapping[str, str], name: str, default: int, minimum: int, maximum:
     try:
         value = int(raw, 10)
     except ValueError:
-        raise ConfigError(name, f"expected a whole number, got {raw!r}") from None
+        raise ConfigError(
+            name, f"expected a whole number from {minimum} to {maximum}, got {raw!r}"
+        ) from None
     if not minimum <= value <= maximum:
         raise ConfigError(name, f"must be between {minimum} and {maximum}, got {value}")
     return value
@@ -179,7 +181,7 @@ class MonitorConfig:
     def from_env(cls, env: Mapping[str, str]) -> MonitorConfig:
         return cls(
             common=_common(env),
-            retention_days=_int(env, "RETENTION_DAYS", 3, 0, 36500),
+            retention_days=_int(env, "RETENTION_DAYS", 3, 1, 36500),
             min_keep=_int(env, "MIN_BACKUPS_TO_KEEP", 1, 1, 10000),
             max_wait_minutes=_int(env, "MAX_WAIT_MINUTES", 360, 1, 525600),
         )

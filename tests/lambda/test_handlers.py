@@ -641,7 +641,7 @@ def test_retention_deletes_only_own_backups_past_the_window(
 
 def test_min_backups_to_keep_keeps_the_newest_available(world: World) -> None:
     world.table("orders")
-    world.env(TABLE_NAMES='["orders"]', RETENTION_DAYS="0", MIN_BACKUPS_TO_KEEP="3")
+    world.env(TABLE_NAMES='["orders"]', RETENTION_DAYS="1", MIN_BACKUPS_TO_KEEP="3")
     _history(world, "orders", [1, 2, 3, 4])
     broken = next(b for b in world.backups().values() if b.name.endswith("20261127T040000Z"))
     broken.status = "CREATING"  # not AVAILABLE: does not count towards the newest 3
@@ -813,15 +813,130 @@ def test_unreadable_messages_are_alerted_returned_and_only_their_group_stops(
         ]
     }
     sent = world.alerts()
-    assert len(sent) == 3
-    assert all(subject == "DynamoDB backup: 1 failure(s) in run -" for subject, _ in sent)
+    assert [subject for subject, _ in sent] == [
+        "DynamoDB backup: unreadable queue message m1 in group group-a",
+        "DynamoDB backup: unreadable queue message m4 in group group-c",
+        "DynamoDB backup: unreadable queue message m6 in group group-d",
+    ]
     bodies = [body for _, body in sent]
-    assert "table: -\n  backup: -\n  reason: unreadable queue message m1: not JSON" in bodies[0]
-    assert "unreadable queue message m4: unknown version 2" in bodies[1]
-    assert "unreadable queue message m6: missing field 'slot'" in bodies[2]
+    assert bodies[0].startswith(
+        'DynamoDB backup monitor (prefix "scheduled"): unreadable queue message m1 in group '
+        "group-a: body is not JSON: Expecting property name"
+    )
+    assert "- queue message: m1\n  group: group-a\n  problem: body is not JSON: " in bodies[0]
+    assert "outcome: returned to the queue unhandled" in bodies[0]
+    assert "dead-letter queue" in bodies[0]
+    assert """problem: unknown version 2 in field 'v' (this monitor reads "v": 1)""" in bodies[1]
+    assert "problem: missing field 'slot' (a str)" in bodies[2]
+    for body in bodies:
+        assert "run -" not in body
+        assert "table: -" not in body
     [doc] = emf(capsys.readouterr().out)
     assert doc["MessagesUnreadable"] == 3
     assert doc["BackupsSucceeded"] == 1  # group-b was still handled
+
+
+@pytest.mark.parametrize(
+    ("event", "why"),
+    [
+        (None, "the event is empty (a console test?)"),
+        ("hello", "the event is a str, not an object"),
+        ({"key1": "value1"}, "the event has no 'Records' (its keys: key1)"),
+        ({"Records": {"messageId": "m1"}}, "the event's 'Records' is a dict, not a list"),
+    ],
+)
+def test_a_malformed_event_is_alerted_not_a_crash(
+    world: World, capsys: pytest.CaptureFixture[str], event: Any, why: str
+) -> None:
+    response = monitor.run(
+        event, config=MonitorConfig.from_env(os.environ), clients=Clients(SESSION), sleep=no_sleep
+    )
+
+    assert response == {"batchItemFailures": []}
+    [(subject, body)] = world.alerts()
+    assert subject == "DynamoDB backup: the monitor was invoked with an event it cannot read"
+    assert f"- event: {why}" in body
+    assert 'the event source mapping sends {"Records": [...]}' in body
+    [doc] = emf(capsys.readouterr().out)
+    assert doc["MessagesUnreadable"] == 0
+
+
+def test_the_handler_takes_a_console_test_event(world: World) -> None:
+    assert monitor.handler(None, None) == {"batchItemFailures": []}
+    [(subject, _)] = world.alerts()
+    assert "event it cannot read" in subject
+
+
+def test_malformed_records_are_alerted_and_returned_where_they_can_be(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    world.table("orders")
+    world.table("users")
+    world.env(TABLE_NAMES='["orders", "users"]')
+    world.schedule()
+    world.drain()
+    capsys.readouterr()
+    no_id = record(_chunk_body(world, ["orders"]), "group-a", "x")
+    del no_id["messageId"]
+    no_body = record("", "group-b", "m2")
+    del no_body["body"]
+    records: list[Any] = [
+        ["not", "a", "record"],
+        no_id,
+        record(_chunk_body(world, ["orders"]), "group-a", "m1"),  # behind a failed record
+        no_body,
+        {**record("", "group-c", "m3"), "body": 7},
+        record(_chunk_body(world, ["users"], chunk=1), "group-d", "m4"),
+    ]
+
+    response = world.monitor(records)
+
+    assert response == {
+        "batchItemFailures": [
+            {"itemIdentifier": "m1"},
+            {"itemIdentifier": "m2"},
+            {"itemIdentifier": "m3"},
+        ]
+    }
+    subjects = [subject for subject, _ in world.alerts()]
+    assert subjects == [
+        "DynamoDB backup: unreadable queue record 0 of a batch (it has no messageId)",
+        "DynamoDB backup: unreadable queue record 1 of a batch (it has no messageId)",
+        "DynamoDB backup: unreadable queue message m2 in group group-b",
+        "DynamoDB backup: unreadable queue message m3 in group group-c",
+    ]
+    bodies = [body for _, body in world.alerts()]
+    assert "problem: the record is a list, not an object" in bodies[0]
+    assert "group: group-a\n  position in the batch: 1\n" in bodies[1]
+    assert "problem: the record has no messageId" in bodies[1]
+    assert "cannot be returned to the queue without a messageId" in bodies[1]
+    assert "problem: the record has no body" in bodies[2]
+    assert "problem: the record's body is a int, not text" in bodies[3]
+    [doc] = emf(capsys.readouterr().out)
+    assert doc["MessagesUnreadable"] == 4
+    assert doc["BackupsSucceeded"] == 1  # group-d was still handled
+
+
+@pytest.mark.parametrize(
+    ("body", "why"),
+    [
+        ("[" * 5000 + "]" * 5000, "body is not readable JSON: nested too deeply"),
+        ('{"v": ' + "1" * 5000 + "}", "body is not JSON: Exceeds the limit"),
+    ],
+)
+def test_bodies_that_break_the_json_parser_are_unreadable_not_crashes(
+    world: World, capsys: pytest.CaptureFixture[str], body: str, why: str
+) -> None:
+    """Issue 14.2: a RecursionError or ValueError from json.loads is an unreadable message:
+    alerted, counted, returned."""
+    response = world.monitor([record(body, "g", "m1")])
+
+    assert response == {"batchItemFailures": [{"itemIdentifier": "m1"}]}
+    [(subject, alert)] = world.alerts()
+    assert subject == "DynamoDB backup: unreadable queue message m1 in group g"
+    assert f"problem: {why}" in alert
+    [doc] = emf(capsys.readouterr().out)
+    assert doc["MessagesUnreadable"] == 1
 
 
 def test_a_message_of_another_prefix_is_unreadable(world: World) -> None:
