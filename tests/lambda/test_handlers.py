@@ -639,6 +639,58 @@ def test_retention_deletes_only_own_backups_past_the_window(
     assert world.alerts() == []
 
 
+def test_two_instances_whose_prefixes_extend_each_other_never_touch_each_others_backups(
+    world: World,
+) -> None:
+    """Issue 14.8 / contract behaviour 9: `prod` (3 days) and `prod-weekly` (15 days) back
+    up the same tables in the same slot. Neither's finalizer takes the other's backups for
+    its own: each keeps exactly its own survivors. `prod`'s name for table `weekly-orders`
+    equals `prod-weekly`'s name for `orders`; the backup's table tells them apart."""
+    for table in ("orders", "users", "weekly-orders"):
+        world.table(table)
+    instances = {
+        "prod": ('["orders", "users", "weekly-orders"]', "3", [1, 2, 3, 4, 5, 6, 7, 8]),
+        "prod-weekly": ('["orders", "users"]', "15", [7, 14, 21, 28]),
+    }
+    for prefix, (names, _, days) in instances.items():
+        for table in json.loads(names):
+            _history(world, table, days, prefix=prefix)
+    queued: dict[str, list[dict[str, Any]]] = {}
+    for prefix, (names, retention, _) in instances.items():
+        world.env(BACKUP_NAME_PREFIX=prefix, TABLE_NAMES=names, RETENTION_DAYS=retention)
+        with freeze_time(SLOT_DT + timedelta(seconds=1)):
+            assert world.schedule()["started"] == len(json.loads(names))
+        queued[prefix] = world.drain()
+    assert backup_name("prod", "weekly-orders", SLOT_DT) == backup_name(
+        "prod-weekly", "orders", SLOT_DT
+    )
+
+    def names_of(prefix: str, table: str) -> list[str]:
+        days = [0, *instances[prefix][2]]
+        own = {backup_name(prefix, table, SLOT_DT - timedelta(days=d)) for d in days}
+        return sorted(n for n in world.backup_names(table) if n in own)
+
+    weekly_before = {t: names_of("prod-weekly", t) for t in ("orders", "users")}
+    now = SLOT_DT + timedelta(minutes=10)
+    for prefix, (_, retention, _) in instances.items():  # prod's monitor first, then weekly's
+        world.env(BACKUP_NAME_PREFIX=prefix, RETENTION_DAYS=retention)
+        assert world.monitor(queued[prefix], now=now) == {"batchItemFailures": []}
+        world.cycle(now=now)
+        if prefix == "prod":
+            for table, names in weekly_before.items():
+                assert names_of("prod-weekly", table) == names, "prod deleted prod-weekly's"
+
+    def expected(prefix: str, table: str, days: Sequence[int]) -> list[str]:
+        return sorted(backup_name(prefix, table, SLOT_DT - timedelta(days=d)) for d in days)
+
+    for table in ("orders", "users"):
+        assert names_of("prod", table) == expected("prod", table, [0, 1, 2])
+        assert names_of("prod-weekly", table) == expected("prod-weekly", table, [0, 7, 14])
+        assert len(world.backup_names(table)) == 6
+    assert world.backup_names("weekly-orders") == expected("prod", "weekly-orders", [0, 1, 2])
+    assert world.alerts() == []
+
+
 def test_min_backups_to_keep_keeps_the_newest_available(world: World) -> None:
     world.table("orders")
     world.env(TABLE_NAMES='["orders"]', RETENTION_DAYS="1", MIN_BACKUPS_TO_KEEP="3")
