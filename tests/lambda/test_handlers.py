@@ -677,8 +677,8 @@ def test_two_instances_whose_prefixes_extend_each_other_never_touch_each_others_
         assert world.monitor(queued[prefix], now=now) == {"batchItemFailures": []}
         world.cycle(now=now)
         if prefix == "prod":
-            for table, names in weekly_before.items():
-                assert names_of("prod-weekly", table) == names, "prod deleted prod-weekly's"
+            for table, kept in weekly_before.items():
+                assert names_of("prod-weekly", table) == kept, "prod deleted prod-weekly's"
 
     def expected(prefix: str, table: str, days: Sequence[int]) -> list[str]:
         return sorted(backup_name(prefix, table, SLOT_DT - timedelta(days=d)) for d in days)
