@@ -1075,6 +1075,12 @@ def test_monitor_raises_when_the_alert_cannot_be_published(world: World) -> None
         world.monitor(records)
 
 
+def test_monitor_raises_when_an_unreadable_message_cannot_be_alerted(world: World) -> None:
+    world.env(ALERT_TOPIC_ARN="arn:aws:sns:eu-west-1:123456789012:gone")
+    with pytest.raises(AlertPublishError, match=r"could not publish alert to .*:gone"):
+        world.monitor([record("x" * 5000, "g", "m1")])
+
+
 def test_chunk_statuses_come_from_one_listing_and_describe_for_the_rest(world: World) -> None:
     base = "arn:aws:dynamodb:eu-west-1:123456789012:table/{t}/backup/01795838401000-0000000{n}"
     arns = {t: base.format(t=t, n=n) for n, t in enumerate(["alpha", "beta", "gamma"])}
