@@ -132,7 +132,11 @@ def _common(env: Mapping[str, str]) -> CommonConfig:
     topic_arn = _required(env, "ALERT_TOPIC_ARN")
     parts = topic_arn.split(":")
     if len(parts) != 6 or parts[0] != "arn" or parts[2] != "sns" or not parts[5]:
-        raise ConfigError("ALERT_TOPIC_ARN", f"expected an SNS topic ARN, got {topic_arn!r}")
+        raise ConfigError(
+            "ALERT_TOPIC_ARN",
+            "expected an SNS topic ARN (arn:aws:sns:<region>:<account>:<topic>), "
+            f"got {topic_arn!r}",
+        )
     level_name = (_optional(env, "LOG_LEVEL") or "INFO").upper()
     if level_name not in LOG_LEVELS:
         raise ConfigError(
@@ -140,7 +144,11 @@ def _common(env: Mapping[str, str]) -> CommonConfig:
         )
     namespace = _optional(env, "METRICS_NAMESPACE") or DEFAULT_NAMESPACE
     if not NAMESPACE_RE.fullmatch(namespace) or namespace.startswith("AWS/"):
-        raise ConfigError("METRICS_NAMESPACE", f"not a usable CloudWatch namespace: {namespace!r}")
+        raise ConfigError(
+            "METRICS_NAMESPACE",
+            "expected 1-255 of letters, digits and . _ / # : - or space, not starting with "
+            f"AWS/ (for example {DEFAULT_NAMESPACE!r}), got {namespace!r}",
+        )
     return CommonConfig(
         prefix=prefix,
         queue_url=queue_url,
