@@ -84,7 +84,15 @@ class BackupState:
     created: datetime
 
     def own(self, prefix: str) -> bool:
-        return self.type == "USER" and self.name.startswith(f"{prefix}-")
+        """The contract's exact ownership (behaviour 9), written independently of the
+        handlers: the name is the one `prefix` gives this table for the slot of its stamp."""
+        if self.type != "USER":
+            return False
+        try:
+            slot = datetime.strptime(self.name[-16:], "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+        except ValueError:
+            return False
+        return self.name == expected_backup_name(prefix, self.table, slot)
 
 
 @dataclass(frozen=True)
@@ -141,12 +149,20 @@ class LocalDeployment:
         settings: Settings,
         backup_duration: BackupDuration = lambda _table: 120.0,
         workdir: Path | None = None,
+        *,
+        semantics: AwsSemantics | None = None,
+        principals: tuple[str, str] = ("scheduler", "monitor"),
     ) -> None:
+        """A second instance in the same account (another `settings.name`) shares the
+        first's `semantics` (installed once per account) and needs its own `principals`
+        (the access key ids of its scheduler and monitor roles)."""
         self.aws = aws
         self.clock = clock
         self.settings = settings
         self.workdir = workdir or Path(tempfile.mkdtemp(prefix="localrun-"))
-        self.semantics: AwsSemantics = install_aws_semantics(aws, clock, backup_duration)
+        self.semantics: AwsSemantics = semantics or install_aws_semantics(
+            aws, clock, backup_duration
+        )
         self.table_tags: dict[str, dict[str, str]] = {}  # table ARN -> tags at creation
         self.ddb = aws.client("dynamodb")
         self.sqs = aws.client("sqs")
@@ -155,7 +171,7 @@ class LocalDeployment:
         self.scheduler = LocalFunction(
             name=f"{settings.name}-scheduler",
             handler="dynamodb_backup.scheduler.handler",
-            principal="scheduler",
+            principal=principals[0],
             environment=self._scheduler_env(),
             timeout_seconds=settings.scheduler_timeout,
             aws=aws,
@@ -164,7 +180,7 @@ class LocalDeployment:
         self.monitor = LocalFunction(
             name=f"{settings.name}-monitor",
             handler="dynamodb_backup.monitor.handler",
-            principal="monitor",
+            principal=principals[1],
             environment=self._common_env()
             | {
                 "RETENTION_DAYS": str(settings.retention_days),
@@ -220,7 +236,7 @@ class LocalDeployment:
         )["QueueUrl"]
         self.failure_arn = self._arn(self.failure_url)
         self.topic_arn = self.sns.create_topic(Name=f"{s.name}-alerts")["TopicArn"]
-        self.inbox_url = self.sqs.create_queue(QueueName="alerts-inbox")["QueueUrl"]
+        self.inbox_url = self.sqs.create_queue(QueueName=f"{s.name}-alerts-inbox")["QueueUrl"]
         self.sns.subscribe(
             TopicArn=self.topic_arn, Protocol="sqs", Endpoint=self._arn(self.inbox_url)
         )

@@ -74,6 +74,91 @@ def format_alerts(
     return alerts
 
 
+@dataclass(frozen=True)
+class Unreadable:
+    """A queue message (or an event) the monitor cannot read.
+
+    `message_id` is the record's messageId (None: it has none); `position` its place in
+    the batch (None: the event itself is unreadable); `returned`: in batchItemFailures.
+    """
+
+    message_id: str | None
+    group: str | None
+    problem: str
+    returned: bool
+    position: int | None = None
+
+    def what(self) -> str:
+        if self.message_id is not None:
+            group = f" in group {self.group}" if self.group else ""
+            return f"unreadable queue message {self.message_id}{group}"
+        if self.position is not None:
+            return f"unreadable queue record {self.position} of a batch (it has no messageId)"
+        return "the monitor was invoked with an event it cannot read"
+
+
+def format_unreadable(prefix: str, item: Unreadable) -> Alert:
+    """The alert for one unreadable message: which message, what was wrong, what happens."""
+    problem = " ".join(item.problem.split())
+    if len(problem) > MAX_REASON:
+        problem = problem[:MAX_REASON] + "..."
+    if item.returned:
+        outcome = (
+            "returned to the queue unhandled (batchItemFailures); after the queue's maximum "
+            "receives it moves to the monitoring dead-letter queue: look at it there"
+        )
+    elif item.position is not None:
+        outcome = "not handled; it cannot be returned to the queue without a messageId"
+    else:
+        outcome = "nothing was handled (the monitor expects an SQS event from its queue)"
+    lines = [f'DynamoDB backup monitor (prefix "{prefix}"): {item.what()}: {problem}', ""]
+    if item.message_id is not None or item.position is not None:
+        lines.append(f"- queue message: {item.message_id or '- (none)'}")
+        lines.append(f"  group: {item.group or '-'}")
+        if item.message_id is None:
+            lines.append(f"  position in the batch: {item.position}")
+        lines.append(f"  problem: {problem}")
+    else:
+        lines.append(f"- event: {problem}")
+    lines.append(f"  outcome: {outcome}")
+    return Alert(
+        subject=_ascii_line(f"DynamoDB backup: {item.what()}")[:MAX_SUBJECT],
+        body="\n".join(lines) + "\n",
+    )
+
+
+def publish_unreadable(
+    sns: SNSClient,
+    topic_arn: str,
+    prefix: str,
+    item: Unreadable,
+    *,
+    sleep: Callable[[float], None],
+    rand: Callable[[], float],
+) -> None:
+    """Publish the alert for an unreadable message (see `format_unreadable`)."""
+    _send(sns, topic_arn, format_unreadable(prefix, item), sleep=sleep, rand=rand)
+    log_event(LOG, logging.WARNING, "alert published", unreadable=item.message_id or "-")
+
+
+def _send(
+    sns: SNSClient,
+    topic_arn: str,
+    alert: Alert,
+    *,
+    sleep: Callable[[float], None],
+    rand: Callable[[], float],
+) -> None:
+    try:
+        call_with_retries(
+            partial(sns.publish, TopicArn=topic_arn, Subject=alert.subject, Message=alert.body),
+            sleep=sleep,
+            rand=rand,
+        )
+    except Exception as exc:
+        raise AlertPublishError(f"could not publish alert to {topic_arn}: {exc}") from exc
+
+
 def publish(
     sns: SNSClient,
     topic_arn: str,

@@ -46,7 +46,9 @@ def _int(env: Mapping[str, str], name: str, default: int, minimum: int, maximum:
     try:
         value = int(raw, 10)
     except ValueError:
-        raise ConfigError(name, f"expected a whole number, got {raw!r}") from None
+        raise ConfigError(
+            name, f"expected a whole number from {minimum} to {maximum}, got {raw!r}"
+        ) from None
     if not minimum <= value <= maximum:
         raise ConfigError(name, f"must be between {minimum} and {maximum}, got {value}")
     return value
@@ -130,7 +132,11 @@ def _common(env: Mapping[str, str]) -> CommonConfig:
     topic_arn = _required(env, "ALERT_TOPIC_ARN")
     parts = topic_arn.split(":")
     if len(parts) != 6 or parts[0] != "arn" or parts[2] != "sns" or not parts[5]:
-        raise ConfigError("ALERT_TOPIC_ARN", f"expected an SNS topic ARN, got {topic_arn!r}")
+        raise ConfigError(
+            "ALERT_TOPIC_ARN",
+            "expected an SNS topic ARN (arn:aws:sns:<region>:<account>:<topic>), "
+            f"got {topic_arn!r}",
+        )
     level_name = (_optional(env, "LOG_LEVEL") or "INFO").upper()
     if level_name not in LOG_LEVELS:
         raise ConfigError(
@@ -138,7 +144,11 @@ def _common(env: Mapping[str, str]) -> CommonConfig:
         )
     namespace = _optional(env, "METRICS_NAMESPACE") or DEFAULT_NAMESPACE
     if not NAMESPACE_RE.fullmatch(namespace) or namespace.startswith("AWS/"):
-        raise ConfigError("METRICS_NAMESPACE", f"not a usable CloudWatch namespace: {namespace!r}")
+        raise ConfigError(
+            "METRICS_NAMESPACE",
+            "expected 1-255 of letters, digits and . _ / # : - or space, not starting with "
+            f"AWS/ (for example {DEFAULT_NAMESPACE!r}), got {namespace!r}",
+        )
     return CommonConfig(
         prefix=prefix,
         queue_url=queue_url,
@@ -179,7 +189,7 @@ class MonitorConfig:
     def from_env(cls, env: Mapping[str, str]) -> MonitorConfig:
         return cls(
             common=_common(env),
-            retention_days=_int(env, "RETENTION_DAYS", 3, 0, 36500),
+            retention_days=_int(env, "RETENTION_DAYS", 3, 1, 36500),
             min_keep=_int(env, "MIN_BACKUPS_TO_KEEP", 1, 1, 10000),
             max_wait_minutes=_int(env, "MAX_WAIT_MINUTES", 360, 1, 525600),
         )

@@ -157,7 +157,7 @@ def outgoing(message: Message) -> Outgoing:
 
 def _field(doc: dict[str, Any], name: str, kind: type) -> Any:
     if name not in doc:
-        raise MessageError(f"missing field {name!r}")
+        raise MessageError(f"missing field {name!r} (a {kind.__name__})")
     value = doc[name]
     if kind is int and (not isinstance(value, int) or isinstance(value, bool)):
         raise MessageError(f"field {name!r} must be an integer, got {value!r}")
@@ -211,12 +211,21 @@ def decode(body: str) -> Message:
     """Parse a body; raise MessageError saying why when it cannot be read."""
     try:
         doc = json.loads(body)
-    except (json.JSONDecodeError, TypeError) as exc:
-        raise MessageError(f"not JSON: {exc}") from None
+    except RecursionError:
+        raise MessageError("body is not readable JSON: nested too deeply") from None
+    except (ValueError, TypeError) as exc:  # JSONDecodeError; a number of > 4,300 digits
+        raise MessageError(f"body is not JSON: {_short(str(exc))}") from None
     if not isinstance(doc, dict):
-        raise MessageError("not a JSON object")
-    if doc.get("v") != VERSION or isinstance(doc.get("v"), bool):
-        raise MessageError(f"unknown version {doc.get('v')!r}")
+        raise MessageError(
+            f'body is not a JSON object (a {type(doc).__name__}); expected one with "v": 1'
+        )
+    if "v" not in doc:
+        raise MessageError(f"has no version field 'v' (this monitor reads \"v\": {VERSION})")
+    if doc["v"] != VERSION or isinstance(doc["v"], bool):
+        raise MessageError(
+            f"unknown version {_short(repr(doc['v']))} in field 'v' "
+            f'(this monitor reads "v": {VERSION})'
+        )
     prefix: str = _field(doc, "prefix", str)
     if not PREFIX_RE.fullmatch(prefix):
         raise MessageError(f"bad prefix {prefix!r}")
@@ -250,7 +259,13 @@ def decode(body: str) -> Message:
             attempt=attempt,
             backups=_decode_refs(doc),
         )
-    raise MessageError(f"unknown kind {kind!r}")
+    raise MessageError(
+        f"unknown kind {_short(repr(kind))} in field 'kind' (expected chunk, finalize or delete)"
+    )
+
+
+def _short(text: str, limit: int = 200) -> str:
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 # --- building a run's messages ----------------------------------------------------------

@@ -15,7 +15,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from dynamodb_backup import alerts, clock, logs, metrics, queue, retention
-from dynamodb_backup.alerts import AlertPublishError
+from dynamodb_backup.alerts import AlertPublishError, Unreadable
 from dynamodb_backup.aws import (
     Clients,
     call_with_retries,
@@ -97,6 +97,27 @@ class Context:
                 sleep=self.sleep,
                 rand=self.rand,
             )
+
+    def unreadable(self, item: Unreadable) -> None:
+        """Count, log and alert a message (or event) that cannot be read."""
+        if item.position is not None or item.message_id is not None:
+            self.counters.unreadable += 1
+        log_event(
+            LOG,
+            logging.ERROR,
+            "unreadable message",
+            message_id=item.message_id or "-",
+            group=item.group or "-",
+            why=item.problem,
+        )
+        alerts.publish_unreadable(
+            self.clients.sns,
+            self.config.common.topic_arn,
+            self.config.common.prefix,
+            item,
+            sleep=self.sleep,
+            rand=self.rand,
+        )
 
 
 def run_started(message: ChunkMessage | FinalizeMessage) -> datetime:
@@ -338,7 +359,42 @@ def handle_message(ctx: Context, message: Message) -> None:
         handle_delete(ctx, message)
 
 
-def _group(record: Mapping[str, Any]) -> str:
+def _records(event: object) -> tuple[list[Any], str | None]:
+    """The event's records, or none and what is wrong with the event."""
+    expected = 'the event source mapping sends {"Records": [...]}'
+    if event is None:
+        return [], f"the event is empty (a console test?); {expected}"
+    if not isinstance(event, Mapping):
+        return [], f"the event is a {type(event).__name__}, not an object; {expected}"
+    records = event.get("Records")
+    if records is None:
+        keys = ", ".join(sorted(map(str, event))[:10]) or "none"
+        return [], f"the event has no 'Records' (its keys: {keys}); {expected}"
+    if not isinstance(records, list):
+        return [], f"the event's 'Records' is a {type(records).__name__}, not a list; {expected}"
+    return records, None
+
+
+def _message_id(record: object) -> str | None:
+    if isinstance(record, Mapping):
+        value = record.get("messageId")
+        if isinstance(value, str) and value:
+            return value
+    return None
+
+
+def _body(record: Mapping[str, Any]) -> str:
+    if "body" not in record:
+        raise MessageError("the record has no body")
+    body = record["body"]
+    if not isinstance(body, str):
+        raise MessageError(f"the record's body is a {type(body).__name__}, not text")
+    return body
+
+
+def _group(record: object) -> str:
+    if not isinstance(record, Mapping):
+        return ""
     attributes = record.get("attributes")
     if isinstance(attributes, Mapping):
         value = attributes.get("MessageGroupId")
@@ -348,7 +404,7 @@ def _group(record: Mapping[str, Any]) -> str:
 
 
 def run(
-    event: Mapping[str, Any],
+    event: object,
     *,
     config: MonitorConfig,
     clients: Clients,
@@ -369,28 +425,36 @@ def run(
         delete_limiter=RateLimiter(DELETE_RATE, burst=1, clock=monotonic, sleep=sleep),
         list_limiter=RateLimiter(LIST_RATE, burst=1, clock=monotonic, sleep=sleep),
     )
-    records = list(event.get("Records") or [])
+    records, event_problem = _records(event)
+    if event_problem is not None:
+        ctx.unreadable(Unreadable(None, None, event_problem, returned=False))
     failed_items: list[dict[str, str]] = []
     failed_groups: set[str] = set()
     for index, record in enumerate(records):
-        message_id = str(record["messageId"])
+        message_id = _message_id(record)
         group = _group(record)
+        if message_id is None:  # cannot be returned: alert it, stop its group
+            problem = (
+                "the record has no messageId"
+                if isinstance(record, Mapping)
+                else f"the record is a {type(record).__name__}, not an object"
+            )
+            ctx.unreadable(Unreadable(None, group, problem, returned=False, position=index))
+            failed_groups.add(group)
+            continue
         if group in failed_groups:
             failed_items.append({"itemIdentifier": message_id})
             continue
         if ctx.budget.low():
             failed_items.extend(_hand_back(ctx, records[index:], failed_groups))
             break
-        body = record.get("body")
         try:
-            message = decode(body if isinstance(body, str) else "")
+            message = decode(_body(record))
             handle_message(ctx, message)
         except MessageError as exc:
-            ctx.counters.unreadable += 1
-            log_event(LOG, logging.ERROR, "unreadable message", message_id=message_id, why=str(exc))
-            ctx.alert("-", [Failure("-", None, f"unreadable queue message {message_id}: {exc}")])
             failed_items.append({"itemIdentifier": message_id})
             failed_groups.add(group)
+            ctx.unreadable(Unreadable(message_id, group, str(exc), returned=True))
         except AlertPublishError:
             raise
         except Exception:
@@ -413,7 +477,7 @@ def run(
 
 
 def _hand_back(
-    ctx: Context, records: Sequence[Mapping[str, Any]], failed_groups: set[str]
+    ctx: Context, records: Sequence[Any], failed_groups: set[str]
 ) -> list[dict[str, str]]:
     """Re-send unprocessed records unchanged (time budget low); returns those not re-sent.
 
@@ -422,8 +486,13 @@ def _hand_back(
     """
     resend: list[Outgoing] = []
     returned: list[str] = []
+    dropped = 0
     for record in records:
-        message_id = str(record["messageId"])
+        message_id = _message_id(record)
+        if message_id is None:  # unreadable (no messageId): cannot be re-sent or returned
+            log_event(LOG, logging.ERROR, "record without messageId dropped at low budget")
+            dropped += 1
+            continue
         group = _group(record)
         body = record.get("body")
         if group in failed_groups or not group or not isinstance(body, str):
@@ -435,18 +504,18 @@ def _hand_back(
             ctx.send(resend)
         except Exception:
             LOG.exception("could not hand records back; returning them as failures")
-            returned = [str(record["messageId"]) for record in records]
+            returned = [m for m in map(_message_id, records) if m is not None]
     log_event(
         LOG,
         logging.WARNING,
         "time budget low; records handed back",
-        resent=len(records) - len(returned),
+        resent=len(records) - len(returned) - dropped,
         returned=len(returned),
     )
     return [{"itemIdentifier": message_id} for message_id in returned]
 
 
-def handler(event: Mapping[str, Any], context: object) -> dict[str, list[dict[str, str]]]:
+def handler(event: object, context: object) -> dict[str, list[dict[str, str]]]:
     """Lambda entry point (SQS event source mapping, partial batch response)."""
     config = MonitorConfig.from_env(os.environ)
     logs.setup(config.common.log_level)

@@ -44,14 +44,19 @@ def parse_slot(value: object, now: datetime) -> datetime:
     if value is None:
         return to_utc(now).replace(microsecond=0)
     if not isinstance(value, str) or not value.strip():
-        raise SlotError(f"time: expected an ISO 8601 timestamp string, got {value!r}")
+        raise SlotError(
+            "time: expected an ISO 8601 timestamp string like '2026-11-28T04:00:00Z', "
+            f"got {value!r}"
+        )
     text = value.strip()
     if text.endswith(("Z", "z")):
         text = text[:-1] + "+00:00"
     try:
         parsed = datetime.fromisoformat(text)
     except ValueError:
-        raise SlotError(f"time: not an ISO 8601 timestamp: {value!r}") from None
+        raise SlotError(
+            f"time: not an ISO 8601 timestamp like '2026-11-28T04:00:00Z': {value!r}"
+        ) from None
     return to_utc(parsed).replace(microsecond=0)
 
 
@@ -73,6 +78,29 @@ def backup_name(prefix: str, table: str, slot: datetime) -> str:
     digest = hashlib.sha256(table.encode("utf-8")).hexdigest()[:8]
     keep = MAX_NAME - len(prefix) - len(slot_stamp) - len(digest) - 3
     return f"{prefix}-{table[:keep]}-{digest}-{slot_stamp}"
+
+
+STAMP_RE = re.compile(r"[0-9]{8}T[0-9]{6}Z")
+
+
+def slot_of(prefix: str, table: str, name: str) -> datetime | None:
+    """The slot whose backup of `table` this instance names `name`, else None.
+
+    Exact ownership: `name` must equal `backup_name(prefix, table, slot)` for the slot its
+    stamp (the last 16 characters) gives, the full or the shortened form. Another
+    instance's `<prefix>-weekly-...`, a hand-made `<prefix>-orders-old` and a backup of
+    another table are not this instance's.
+    """
+    if not name.startswith(f"{prefix}-"):  # the cheap test first: most foreign names fail it
+        return None
+    text = name[-len("20261128T040000Z") :]
+    if not STAMP_RE.fullmatch(text):
+        return None
+    try:
+        slot = datetime.strptime(text, STAMP_FORMAT).replace(tzinfo=UTC)
+    except ValueError:
+        return None
+    return slot if backup_name(prefix, table, slot) == name else None
 
 
 def table_from_arn(arn: str) -> str | None:

@@ -6,12 +6,14 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from dynamodb_backup.model import AVAILABLE, USER, BackupSummary
-from dynamodb_backup.naming import to_utc
+from dynamodb_backup.naming import slot_of, to_utc
 
 
 def is_own(backup: BackupSummary, prefix: str) -> bool:
-    """Created by this module: named `<prefix>-...` and of type USER."""
-    return backup.type == USER and backup.name.startswith(f"{prefix}-")
+    """This instance's: of type USER and named exactly `backup_name(prefix, its table,
+    slot)` for some slot (`naming.slot_of`). A name that merely starts with `<prefix>-`
+    (another instance's `<prefix>-weekly-...`) is not its own."""
+    return backup.type == USER and slot_of(prefix, backup.table, backup.name) is not None
 
 
 def decide(

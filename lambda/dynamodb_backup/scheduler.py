@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import random
@@ -149,6 +150,32 @@ def start_backup(
     return StartResult(table, backup, created_now=True, failure=None)
 
 
+def select(
+    config: SchedulerConfig,
+    clients: Clients,
+    *,
+    sleep: Callable[[float], None],
+    rand: Callable[[], float],
+) -> tuple[list[str], set[str], list[Failure]]:
+    """The selected tables (sorted), those selected by tag, and the selection's failures:
+    a failing tag lookup, or a selection that matches no table at all (behaviour 12)."""
+    tables = set(config.table_names)
+    tagged: set[str] = set()
+    failures: list[Failure] = []
+    try:
+        tagged = tagged_tables(clients.tagging, config.table_tags, sleep=sleep, rand=rand)
+        tables |= tagged
+    except Exception as exc:  # the listed tables are still backed up
+        reason = f"could not select tables by tag: {error_code(exc)}: {error_message(exc)}"
+        log_event(LOG, logging.ERROR, "tag selection failed", reason=reason)
+        failures.append(Failure("-", None, reason))
+    if not tables and not failures:
+        reason = nothing_selected(config)
+        log_event(LOG, logging.ERROR, "nothing selected", reason=reason)
+        failures.append(Failure("-", None, reason))
+    return sorted(tables), tagged, failures
+
+
 def run(
     event: Mapping[str, Any],
     *,
@@ -172,15 +199,7 @@ def run(
             LOG, logging.WARNING, "event has no time; using the invocation time", slot=iso(slot)
         )
 
-    tables = set(config.table_names)
-    selection_failures: list[Failure] = []
-    try:
-        tables |= tagged_tables(clients.tagging, config.table_tags, sleep=sleep, rand=rand)
-    except Exception as exc:  # the listed tables are still backed up
-        reason = f"could not select tables by tag: {error_code(exc)}: {error_message(exc)}"
-        log_event(LOG, logging.ERROR, "tag selection failed", reason=reason)
-        selection_failures.append(Failure("-", None, reason))
-    selected = sorted(tables)
+    selected, tagged, selection_failures = select(config, clients, sleep=sleep, rand=rand)
     log_event(LOG, logging.INFO, "tables selected", slot=iso(slot), count=len(selected))
 
     results: list[StartResult] = []
@@ -209,21 +228,30 @@ def run(
             )
 
     started = [r.backup for r in results if r.backup is not None]
+    tag_only = tagged - set(config.table_names)
     failures = selection_failures + sorted(
-        (r.failure for r in results if r.failure is not None), key=lambda f: f.table
+        (explain_access_denied(r.failure, tag_only) for r in results if r.failure is not None),
+        key=lambda f: f.table,
     )
     created = sum(1 for r in results if r.created_now)
 
     outgoing_messages = [outgoing(m) for m in run_messages(common.prefix, slot, started)]
+    send_error: Exception | None = None
+    unqueued: list[Failure] = []
     if outgoing_messages:
-        queue.send(clients.sqs, common.queue_url, outgoing_messages, sleep=sleep, rand=rand)
-    if failures:
+        try:
+            queue.send(clients.sqs, common.queue_url, outgoing_messages, sleep=sleep, rand=rand)
+        except Exception as exc:  # alert first (the start failures too), then fail
+            send_error = exc
+            unqueued = not_queued(started, exc)
+            log_event(LOG, logging.ERROR, "could not queue the run", reason=unqueued[0].reason)
+    if failures or unqueued:
         alerts.publish(
             clients.sns,
             common.topic_arn,
             iso(slot),
             common.prefix,
-            failures,
+            failures + unqueued,
             sleep=sleep,
             rand=rand,
         )
@@ -248,7 +276,55 @@ def run(
         "messages": len(outgoing_messages),
     }
     log_event(LOG, logging.INFO, "run finished", **summary)
+    if send_error is not None:
+        raise send_error  # Lambda retries the event; a retry finds these backups and queues them
     return summary
+
+
+def nothing_selected(config: SchedulerConfig) -> str:
+    """Why a run that selects no table at all is a failure (contract behaviour 12)."""
+    if config.table_tags:
+        tags = json.dumps(dict(config.table_tags), sort_keys=True)
+        names = "TABLE_NAMES is empty and " if not config.table_names else ""
+        return (
+            f"the selection matches no table: {names}no table in this account and region "
+            f"carries all of the tags {tags} (TABLE_TAGS), so nothing was backed up; check "
+            "the tag keys and values (they are case-sensitive) against the tables' tags, "
+            "or list the tables in table_names"
+        )
+    return (
+        "the selection matches no table: TABLE_NAMES and TABLE_TAGS are both empty, so "
+        "nothing was backed up; set table_names or table_tags on the module"
+    )
+
+
+ACCESS_DENIED = "could not start backup: AccessDenied"
+ABAC_HINT = (
+    " (this table was selected by its tags, and the scheduler may create backups only of "
+    "tables carrying them: the likely cause is that attribute-based access control (ABAC) "
+    "for DynamoDB is off, so the tag condition never matches; enable attribute-based access "
+    "control for DynamoDB in this account and region, or set dynamodb_abac_enabled = false "
+    "on the module)"
+)
+
+
+def explain_access_denied(failure: Failure, tag_only: set[str]) -> Failure:
+    """An AccessDenied on CreateBackup of a table selected by tag only gets the likely cause
+    (DynamoDB ABAC off in the account and region) and the fix."""
+    if failure.table in tag_only and failure.reason.startswith(ACCESS_DENIED):
+        return Failure(failure.table, failure.arn, failure.reason + ABAC_HINT)
+    return failure
+
+
+def not_queued(started: Sequence[StartedBackup], exc: Exception) -> list[Failure]:
+    """The run's started backups, when the queue refused them: nothing watches them yet."""
+    reason = (
+        f"backup started but could not be queued for monitoring: {error_code(exc)}: "
+        f"{error_message(exc)}; nothing watches it or applies retention until a retry of "
+        "this scheduled event (Lambda retries it) queues it; fix the monitoring queue "
+        "(its KMS key, its policy) and check the scheduler's dead-letter queue"
+    )
+    return [Failure(b.table, b.arn, reason) for b in sorted(started, key=lambda b: b.table)]
 
 
 def handler(event: Mapping[str, Any], context: object) -> dict[str, Any]:

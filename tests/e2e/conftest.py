@@ -64,23 +64,50 @@ Deploy = Callable[..., LocalDeployment]
 def deploy(
     aws: LocalAws, clock: VirtualClock, proof_store: ProofStore, request: pytest.FixtureRequest
 ) -> Iterator[Deploy]:
+    """Build the test's deployment; called again, another instance in the same account
+    (another `Settings.name`): it shares the first's AWS semantics and gets principals of
+    its own (`<name>.scheduler`, `<name>.monitor`), so each instance's calls are checked
+    against its own rendered policies (its queue, its topic, its log groups)."""
     made: list[LocalDeployment] = []
 
     def make(
         settings: Settings, backup_duration: BackupDuration = lambda _t: 120.0
     ) -> LocalDeployment:
-        assert not made, "one deployment per test: the recorded calls are the test's"
-        deployment = LocalDeployment(aws, clock, settings, backup_duration)
+        assert settings.name not in {d.settings.name for d in made}, "instances need names"
+        if not made:
+            deployment = LocalDeployment(aws, clock, settings, backup_duration)
+        else:
+            deployment = LocalDeployment(
+                aws,
+                clock,
+                settings,
+                semantics=made[0].semantics,
+                principals=(f"{settings.name}.scheduler", f"{settings.name}.monitor"),
+            )
         made.append(deployment)
         return deployment
 
     yield make
+    tags: dict[str, dict[str, str]] = {}
     for deployment in made:
-        calls = [(c.call.principal, c.call.action, c.call.resource_arn) for c in aws.calls]
-        result = check_calls(
-            render_policies(deployment.policy_inputs()), calls, deployment.table_tags
-        )
-        proof_store.results[request.node.nodeid] = result
-        assert not result.denials, "calls the module's IAM policy denies:\n" + "\n".join(
-            sorted(set(result.denials))
-        )
+        tags |= deployment.table_tags  # the tables are the account's, whoever created them
+    combined = ProofResult()
+    for deployment in made:
+        roles = {
+            deployment.scheduler.principal: "scheduler",
+            deployment.monitor.principal: "monitor",
+        }
+        calls = [
+            (roles[c.call.principal], c.call.action, c.call.resource_arn)
+            for c in aws.calls
+            if c.call.principal in roles
+        ]
+        result = check_calls(render_policies(deployment.policy_inputs()), calls, tags)
+        combined.denials += [f"{deployment.settings.name}: {d}" for d in result.denials]
+        combined.grants |= result.grants
+        combined.used |= result.used
+        combined.calls += result.calls
+    proof_store.results[request.node.nodeid] = combined
+    assert not combined.denials, "calls the module's IAM policy denies:\n" + "\n".join(
+        sorted(set(combined.denials))
+    )

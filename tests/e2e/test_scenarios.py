@@ -17,7 +17,13 @@ from typing import Any
 import pytest
 
 from localrun.clock import VirtualClock, iso_z
-from localrun.cycle import BackupState, DayReport, LocalDeployment, Settings
+from localrun.cycle import (
+    BackupState,
+    DayReport,
+    LocalDeployment,
+    Settings,
+    expected_backup_name,
+)
 from localrun.functions import SimulatedCrash
 from localrun.server import ApiCall, AwsResponse, Forward, aws_error
 
@@ -417,10 +423,9 @@ def test_long_table_names_and_the_retention_boundary(deploy: Deploy, clock: Virt
         # whole seconds, so that the planted times survive the API's epoch floats exactly
         clock.sleep_until(clock.now().replace(microsecond=0) + timedelta(seconds=1))
         now = clock.now()
-        at = d.add_backup("edge", "scheduled-edge-at-boundary", now - 3 * DAY)
-        past = d.add_backup(
-            "edge", "scheduled-edge-past-boundary", now - 3 * DAY - timedelta(seconds=1)
-        )
+        at_time, past_time = now - 3 * DAY, now - 3 * DAY - timedelta(seconds=1)
+        at = d.add_backup("edge", expected_backup_name("scheduled", "edge", at_time), at_time)
+        past = d.add_backup("edge", expected_backup_name("scheduled", "edge", past_time), past_time)
         boundary.update(at=at.arn, past=past.arn)
 
     d.esm.before_invoke = plant_boundary
@@ -435,3 +440,49 @@ def test_long_table_names_and_the_retention_boundary(deploy: Deploy, clock: Virt
     assert boundary["at"] in remaining
     assert boundary["past"] not in remaining
     assert report.deleted == []  # nothing older existed before the run
+
+
+# 13 -----------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("daily", "weekly", "weekly_offset"),
+    [("daily", "weekly", timedelta(hours=1)), ("prod", "prod-weekly", timedelta(0))],
+)
+def test_a_daily_and_a_weekly_instance_on_the_same_tables_keep_apart(
+    deploy: Deploy, daily: str, weekly: str, weekly_offset: timedelta
+) -> None:
+    """Two instances in one account (examples/two-schedules): daily with 7 days, weekly
+    with 35, on the same tables for six weeks; in the second pair the weekly prefix
+    extends the daily one and both run in the same slot. Neither ever deletes the other's
+    backups (the runtime's oracle also checks each run's retention against exact
+    ownership), and at the end each has exactly its expected survivors."""
+    tables = ("orders", "customers")
+    d = deploy(Settings(name=daily, prefix=daily, table_names=tables, retention_days=7))
+    w = deploy(Settings(name=weekly, prefix=weekly, table_names=tables, retention_days=35))
+    d.create_tables(tables)
+    weeks = 6
+    weekly_days = range(1, 7 * weeks + 1, 7)
+    for day in range(1, 7 * weeks + 1):
+        runs = [(d, w, slot(day))]
+        if day in weekly_days:
+            runs.append((w, d, slot(day) + weekly_offset))
+        for instance, other, moment in runs:
+            report = instance.run_day(moment)
+            assert_clean(report)
+            assert sorted(report.created) == sorted(tables)
+            assert all(b.own(instance.settings.prefix) for b in report.deleted)
+            assert not any(b.own(other.settings.prefix) for b in report.deleted)
+
+    def survivors(instance: LocalDeployment, table: str, offset: timedelta) -> list[int]:
+        names = {
+            expected_backup_name(instance.settings.prefix, table, slot(n) + offset): n
+            for n in range(1, 7 * weeks + 1)
+        }
+        own = [b for b in instance.backups().values() if b.own(instance.settings.prefix)]
+        assert all(b.name in names for b in own if b.table == table)
+        return sorted(names[b.name] for b in own if b.table == table)
+
+    last = 7 * weeks
+    for table in tables:
+        assert survivors(d, table, timedelta(0)) == list(range(last - 6, last + 1))
+        assert survivors(w, table, weekly_offset) == [n for n in weekly_days if n > 1]
+        assert len([b for b in d.backups().values() if b.table == table]) == 7 + 5

@@ -102,6 +102,14 @@ def test_monitor_errors_name_the_variable(variable: str, value: str) -> None:
         MonitorConfig.from_env(BASE | {variable: value})
 
 
+def test_retention_days_zero_is_refused_as_the_module_refuses_it() -> None:
+    with pytest.raises(ConfigError, match=r"^RETENTION_DAYS: must be between 1 and 36500, got 0$"):
+        MonitorConfig.from_env(BASE | {"RETENTION_DAYS": "0"})
+    with pytest.raises(ConfigError, match=r"whole number from 1 to 36500, got 'a week'"):
+        MonitorConfig.from_env(BASE | {"RETENTION_DAYS": "a week"})
+    assert MonitorConfig.from_env(BASE | {"RETENTION_DAYS": "1"}).retention_days == 1
+
+
 def test_table_names_file_is_merged_and_relative_to_the_package_root(tmp_path: Path) -> None:
     (tmp_path / "dynamodb_backup_tables.json").write_text(json.dumps(["big-1", "big-2"]))
     env = BASE | {"TABLE_NAMES": '["small"]', "TABLE_NAMES_FILE": "dynamodb_backup_tables.json"}

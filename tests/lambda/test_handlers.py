@@ -363,20 +363,36 @@ def test_many_tables_are_chunked_and_all_succeed(
     assert doc["BackupsFailed"] == 0
 
 
-def test_nothing_selected_is_a_quiet_run(world: World, capsys: pytest.CaptureFixture[str]) -> None:
-    world.env(TABLE_NAMES="[]", TABLE_TAGS='{"backup": "daily"}')
+def test_a_selection_that_matches_no_table_is_an_alerted_failure(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Contract behaviour 12: a misspelt tag (`dialy`) must not look like a quiet success."""
+    world.table("orders", {"backup": "daily"})
+    world.env(TABLE_NAMES="[]", TABLE_TAGS='{"backup": "dialy"}')
     summary = world.schedule()
     assert summary == {
         "slot": SLOT,
         "selected": 0,
         "started": 0,
         "already_present": 0,
-        "failed": 0,
+        "failed": 1,
         "messages": 0,
     }
     assert world.drain() == []
     [doc] = emf(capsys.readouterr().out)
-    assert (doc["TablesSelected"], doc["BackupsStarted"], doc["BackupsFailed"]) == (0, 0, 0)
+    assert (doc["TablesSelected"], doc["BackupsStarted"], doc["BackupsFailed"]) == (0, 0, 1)
+    [(subject, body)] = world.alerts()
+    assert subject == f"DynamoDB backup: 1 failure(s) in run {SLOT}"
+    assert "reason: the selection matches no table: TABLE_NAMES is empty and no table" in body
+    assert 'carries all of the tags {"backup": "dialy"} (TABLE_TAGS)' in body
+
+
+def test_an_empty_selection_is_an_alerted_failure_too(world: World) -> None:
+    world.env(TABLE_NAMES="[]")
+    assert world.schedule()["failed"] == 1
+    [(_, body)] = world.alerts()
+    assert "TABLE_NAMES and TABLE_TAGS are both empty" in body
+    assert "set table_names or table_tags on the module" in body
 
 
 def test_an_event_without_time_uses_the_invocation_time(world: World) -> None:
@@ -412,6 +428,32 @@ def test_scheduler_raises_when_the_alert_cannot_be_published(world: World) -> No
     with pytest.raises(AlertPublishError):
         world.schedule()
     # the started backup still reached the monitor before the alert failed
+    assert [json.loads(r["body"])["kind"] for r in world.drain()] == ["chunk", "finalize"]
+
+
+def test_start_failures_are_alerted_even_when_the_queue_refuses_the_run(world: World) -> None:
+    """Issue 14.1: with the queue unwritable the scheduler still publishes what could not
+    start, names the started backups nothing watches, and fails so Lambda retries."""
+    world.table("orders")
+    world.env(TABLE_NAMES='["orders", "ghost"]')
+    good_queue = world.queue_url
+    world.env(MONITOR_QUEUE_URL=good_queue.replace("backup-monitor", "deleted-queue"))
+
+    with pytest.raises(Exception, match=r"NonExistentQueue|does not exist"):
+        world.schedule()
+
+    [(subject, body)] = world.alerts()
+    assert subject == f"DynamoDB backup: 2 failure(s) in run {SLOT}"
+    assert "- table: ghost\n  backup: -\n  reason: could not start backup: TableNotFound" in body
+    orders = _only_backup(world, "orders")
+    assert (
+        f"- table: orders\n  backup: {orders.arn}\n"
+        "  reason: backup started but could not be queued for monitoring: "
+    ) in body
+    # Lambda's retry, with the queue back, queues the backup that was started
+    world.env(MONITOR_QUEUE_URL=good_queue)
+    again = world.schedule()
+    assert (again["started"], again["already_present"]) == (0, 1)
     assert [json.loads(r["body"])["kind"] for r in world.drain()] == ["chunk", "finalize"]
 
 
@@ -560,6 +602,13 @@ def test_retention_deletes_only_own_backups_past_the_window(
     with freeze_time(SLOT_DT - timedelta(days=30)):
         world.ddb.create_backup(TableName="orders", BackupName="manual-before-migration")
         world.ddb.create_backup(TableName="orders", BackupName="scheduledx-orders-old")
+        # look-alikes of own names: hand-made, another instance's prefix extending ours,
+        # our name for another table
+        world.ddb.create_backup(TableName="orders", BackupName="scheduled-orders-old")
+        world.ddb.create_backup(
+            TableName="orders", BackupName="scheduled-weekly-orders-20261028T040000Z"
+        )
+        world.ddb.create_backup(TableName="orders", BackupName="scheduled-users-20261028T040000Z")
         system = world.ddb.create_backup(TableName="orders", BackupName="scheduled-orders-system")[
             "BackupDetails"
         ]["BackupArn"]
@@ -578,7 +627,10 @@ def test_retention_deletes_only_own_backups_past_the_window(
         "scheduled-orders-20261127T040000Z",
         "scheduled-orders-20261128T040000Z",
         "scheduled-orders-awsbackup",
+        "scheduled-orders-old",
         "scheduled-orders-system",
+        "scheduled-users-20261028T040000Z",
+        "scheduled-weekly-orders-20261028T040000Z",
         "scheduledx-orders-old",
     ]
     assert world.backup_names("users") == ["scheduled-users-20261128T040000Z"]
@@ -587,9 +639,61 @@ def test_retention_deletes_only_own_backups_past_the_window(
     assert world.alerts() == []
 
 
+def test_two_instances_whose_prefixes_extend_each_other_never_touch_each_others_backups(
+    world: World,
+) -> None:
+    """Issue 14.8 / contract behaviour 9: `prod` (3 days) and `prod-weekly` (15 days) back
+    up the same tables in the same slot. Neither's finalizer takes the other's backups for
+    its own: each keeps exactly its own survivors. `prod`'s name for table `weekly-orders`
+    equals `prod-weekly`'s name for `orders`; the backup's table tells them apart."""
+    for table in ("orders", "users", "weekly-orders"):
+        world.table(table)
+    instances = {
+        "prod": ('["orders", "users", "weekly-orders"]', "3", [1, 2, 3, 4, 5, 6, 7, 8]),
+        "prod-weekly": ('["orders", "users"]', "15", [7, 14, 21, 28]),
+    }
+    for prefix, (names, _, days) in instances.items():
+        for table in json.loads(names):
+            _history(world, table, days, prefix=prefix)
+    queued: dict[str, list[dict[str, Any]]] = {}
+    for prefix, (names, retention, _) in instances.items():
+        world.env(BACKUP_NAME_PREFIX=prefix, TABLE_NAMES=names, RETENTION_DAYS=retention)
+        with freeze_time(SLOT_DT + timedelta(seconds=1)):
+            assert world.schedule()["started"] == len(json.loads(names))
+        queued[prefix] = world.drain()
+    assert backup_name("prod", "weekly-orders", SLOT_DT) == backup_name(
+        "prod-weekly", "orders", SLOT_DT
+    )
+
+    def names_of(prefix: str, table: str) -> list[str]:
+        days = [0, *instances[prefix][2]]
+        own = {backup_name(prefix, table, SLOT_DT - timedelta(days=d)) for d in days}
+        return sorted(n for n in world.backup_names(table) if n in own)
+
+    weekly_before = {t: names_of("prod-weekly", t) for t in ("orders", "users")}
+    now = SLOT_DT + timedelta(minutes=10)
+    for prefix, (_, retention, _) in instances.items():  # prod's monitor first, then weekly's
+        world.env(BACKUP_NAME_PREFIX=prefix, RETENTION_DAYS=retention)
+        assert world.monitor(queued[prefix], now=now) == {"batchItemFailures": []}
+        world.cycle(now=now)
+        if prefix == "prod":
+            for table, kept in weekly_before.items():
+                assert names_of("prod-weekly", table) == kept, "prod deleted prod-weekly's"
+
+    def expected(prefix: str, table: str, days: Sequence[int]) -> list[str]:
+        return sorted(backup_name(prefix, table, SLOT_DT - timedelta(days=d)) for d in days)
+
+    for table in ("orders", "users"):
+        assert names_of("prod", table) == expected("prod", table, [0, 1, 2])
+        assert names_of("prod-weekly", table) == expected("prod-weekly", table, [0, 7, 14])
+        assert len(world.backup_names(table)) == 6
+    assert world.backup_names("weekly-orders") == expected("prod", "weekly-orders", [0, 1, 2])
+    assert world.alerts() == []
+
+
 def test_min_backups_to_keep_keeps_the_newest_available(world: World) -> None:
     world.table("orders")
-    world.env(TABLE_NAMES='["orders"]', RETENTION_DAYS="0", MIN_BACKUPS_TO_KEEP="3")
+    world.env(TABLE_NAMES='["orders"]', RETENTION_DAYS="1", MIN_BACKUPS_TO_KEEP="3")
     _history(world, "orders", [1, 2, 3, 4])
     broken = next(b for b in world.backups().values() if b.name.endswith("20261127T040000Z"))
     broken.status = "CREATING"  # not AVAILABLE: does not count towards the newest 3
@@ -761,15 +865,130 @@ def test_unreadable_messages_are_alerted_returned_and_only_their_group_stops(
         ]
     }
     sent = world.alerts()
-    assert len(sent) == 3
-    assert all(subject == "DynamoDB backup: 1 failure(s) in run -" for subject, _ in sent)
+    assert [subject for subject, _ in sent] == [
+        "DynamoDB backup: unreadable queue message m1 in group group-a",
+        "DynamoDB backup: unreadable queue message m4 in group group-c",
+        "DynamoDB backup: unreadable queue message m6 in group group-d",
+    ]
     bodies = [body for _, body in sent]
-    assert "table: -\n  backup: -\n  reason: unreadable queue message m1: not JSON" in bodies[0]
-    assert "unreadable queue message m4: unknown version 2" in bodies[1]
-    assert "unreadable queue message m6: missing field 'slot'" in bodies[2]
+    assert bodies[0].startswith(
+        'DynamoDB backup monitor (prefix "scheduled"): unreadable queue message m1 in group '
+        "group-a: body is not JSON: Expecting property name"
+    )
+    assert "- queue message: m1\n  group: group-a\n  problem: body is not JSON: " in bodies[0]
+    assert "outcome: returned to the queue unhandled" in bodies[0]
+    assert "dead-letter queue" in bodies[0]
+    assert """problem: unknown version 2 in field 'v' (this monitor reads "v": 1)""" in bodies[1]
+    assert "problem: missing field 'slot' (a str)" in bodies[2]
+    for body in bodies:
+        assert "run -" not in body
+        assert "table: -" not in body
     [doc] = emf(capsys.readouterr().out)
     assert doc["MessagesUnreadable"] == 3
     assert doc["BackupsSucceeded"] == 1  # group-b was still handled
+
+
+@pytest.mark.parametrize(
+    ("event", "why"),
+    [
+        (None, "the event is empty (a console test?)"),
+        ("hello", "the event is a str, not an object"),
+        ({"key1": "value1"}, "the event has no 'Records' (its keys: key1)"),
+        ({"Records": {"messageId": "m1"}}, "the event's 'Records' is a dict, not a list"),
+    ],
+)
+def test_a_malformed_event_is_alerted_not_a_crash(
+    world: World, capsys: pytest.CaptureFixture[str], event: Any, why: str
+) -> None:
+    response = monitor.run(
+        event, config=MonitorConfig.from_env(os.environ), clients=Clients(SESSION), sleep=no_sleep
+    )
+
+    assert response == {"batchItemFailures": []}
+    [(subject, body)] = world.alerts()
+    assert subject == "DynamoDB backup: the monitor was invoked with an event it cannot read"
+    assert f"- event: {why}" in body
+    assert 'the event source mapping sends {"Records": [...]}' in body
+    [doc] = emf(capsys.readouterr().out)
+    assert doc["MessagesUnreadable"] == 0
+
+
+def test_the_handler_takes_a_console_test_event(world: World) -> None:
+    assert monitor.handler(None, None) == {"batchItemFailures": []}
+    [(subject, _)] = world.alerts()
+    assert "event it cannot read" in subject
+
+
+def test_malformed_records_are_alerted_and_returned_where_they_can_be(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    world.table("orders")
+    world.table("users")
+    world.env(TABLE_NAMES='["orders", "users"]')
+    world.schedule()
+    world.drain()
+    capsys.readouterr()
+    no_id = record(_chunk_body(world, ["orders"]), "group-a", "x")
+    del no_id["messageId"]
+    no_body = record("", "group-b", "m2")
+    del no_body["body"]
+    records: list[Any] = [
+        ["not", "a", "record"],
+        no_id,
+        record(_chunk_body(world, ["orders"]), "group-a", "m1"),  # behind a failed record
+        no_body,
+        {**record("", "group-c", "m3"), "body": 7},
+        record(_chunk_body(world, ["users"], chunk=1), "group-d", "m4"),
+    ]
+
+    response = world.monitor(records)
+
+    assert response == {
+        "batchItemFailures": [
+            {"itemIdentifier": "m1"},
+            {"itemIdentifier": "m2"},
+            {"itemIdentifier": "m3"},
+        ]
+    }
+    subjects = [subject for subject, _ in world.alerts()]
+    assert subjects == [
+        "DynamoDB backup: unreadable queue record 0 of a batch (it has no messageId)",
+        "DynamoDB backup: unreadable queue record 1 of a batch (it has no messageId)",
+        "DynamoDB backup: unreadable queue message m2 in group group-b",
+        "DynamoDB backup: unreadable queue message m3 in group group-c",
+    ]
+    bodies = [body for _, body in world.alerts()]
+    assert "problem: the record is a list, not an object" in bodies[0]
+    assert "group: group-a\n  position in the batch: 1\n" in bodies[1]
+    assert "problem: the record has no messageId" in bodies[1]
+    assert "cannot be returned to the queue without a messageId" in bodies[1]
+    assert "problem: the record has no body" in bodies[2]
+    assert "problem: the record's body is a int, not text" in bodies[3]
+    [doc] = emf(capsys.readouterr().out)
+    assert doc["MessagesUnreadable"] == 4
+    assert doc["BackupsSucceeded"] == 1  # group-d was still handled
+
+
+@pytest.mark.parametrize(
+    ("body", "why"),
+    [
+        ("[" * 5000 + "]" * 5000, "body is not readable JSON: nested too deeply"),
+        ('{"v": ' + "1" * 5000 + "}", "body is not JSON: Exceeds the limit"),
+    ],
+)
+def test_bodies_that_break_the_json_parser_are_unreadable_not_crashes(
+    world: World, capsys: pytest.CaptureFixture[str], body: str, why: str
+) -> None:
+    """Issue 14.2: a RecursionError or ValueError from json.loads is an unreadable message:
+    alerted, counted, returned."""
+    response = world.monitor([record(body, "g", "m1")])
+
+    assert response == {"batchItemFailures": [{"itemIdentifier": "m1"}]}
+    [(subject, alert)] = world.alerts()
+    assert subject == "DynamoDB backup: unreadable queue message m1 in group g"
+    assert f"problem: {why}" in alert
+    [doc] = emf(capsys.readouterr().out)
+    assert doc["MessagesUnreadable"] == 1
 
 
 def test_a_message_of_another_prefix_is_unreadable(world: World) -> None:
@@ -854,6 +1073,12 @@ def test_monitor_raises_when_the_alert_cannot_be_published(world: World) -> None
 
     with pytest.raises(AlertPublishError):
         world.monitor(records)
+
+
+def test_monitor_raises_when_an_unreadable_message_cannot_be_alerted(world: World) -> None:
+    world.env(ALERT_TOPIC_ARN="arn:aws:sns:eu-west-1:123456789012:gone")
+    with pytest.raises(AlertPublishError, match=r"could not publish alert to .*:gone"):
+        world.monitor([record("x" * 5000, "g", "m1")])
 
 
 def test_chunk_statuses_come_from_one_listing_and_describe_for_the_rest(world: World) -> None:
@@ -1212,6 +1437,50 @@ def test_a_failing_tag_lookup_still_backs_up_the_listed_tables(world: World) -> 
         "- table: -\n  backup: -\n  reason: could not select tables by tag: "
         "AccessDeniedException: no tag:GetResources"
     ) in body
+
+
+def test_access_denied_on_a_tag_selected_table_names_abac_and_the_fix(world: World) -> None:
+    """Issue 9.7: with DynamoDB ABAC off the tag condition never matches; the alert says so
+    for tables selected by tag, not for tables listed by name."""
+    world.env(TABLE_NAMES='["listed"]', TABLE_TAGS='{"backup": "daily"}')
+    arn = "arn:aws:dynamodb:eu-west-1:123456789012:table/{}"
+    tagging = boto3.client("resourcegroupstaggingapi", region_name=REGION)
+    ddb = boto3.client("dynamodb", region_name=REGION)
+    with Stubber(tagging) as tags, Stubber(ddb) as stub:
+        tags.add_response(
+            "get_resources",
+            {
+                "ResourceTagMappingList": [
+                    {
+                        "ResourceARN": arn.format(name),
+                        "Tags": [{"Key": "backup", "Value": "daily"}],
+                    }
+                    for name in ("listed", "tagged")
+                ]
+            },
+        )
+        stub.add_response("list_backups", {"BackupSummaries": []})
+        for _ in range(2):
+            stub.add_client_error(
+                "create_backup", "AccessDeniedException", "not authorized to dynamodb:CreateBackup"
+            )
+        summary = world.schedule(
+            clients=Clients.of(dynamodb=ddb, resourcegroupstaggingapi=tagging), workers=1
+        )
+        stub.assert_no_pending_responses()
+
+    assert summary["failed"] == 2
+    [(_, body)] = world.alerts()
+    listed, tagged = body.split("- table: ")[1:]
+    assert listed.startswith("listed\n")
+    assert "ABAC" not in listed
+    assert tagged.startswith("tagged\n")
+    assert "AccessDeniedException: not authorized to dynamodb:CreateBackup" in tagged
+    assert "attribute-based access control (ABAC) for DynamoDB is off" in " ".join(tagged.split())
+    assert (
+        "enable attribute-based access control for DynamoDB in this account and region, "
+        "or set dynamodb_abac_enabled = false on the module"
+    ) in " ".join(tagged.split())
 
 
 def test_a_re_enqueued_finalizer_lists_only_where_backups_are_still_creating(

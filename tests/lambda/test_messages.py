@@ -106,12 +106,15 @@ def _doc(**changes: Any) -> str:
 @pytest.mark.parametrize(
     ("body", "why"),
     [
-        ("not json", "not JSON"),
-        ("[1, 2]", "not a JSON object"),
-        (_doc(v=2), "unknown version 2"),
+        ("not json", "body is not JSON: Expecting value"),
+        ("[1, 2]", 'body is not a JSON object (a list); expected one with "v": 1'),
+        (_doc(v=2), """unknown version 2 in field 'v' (this monitor reads "v": 1)"""),
         (_doc(v=True), "unknown version True"),
-        (_doc(v=None), "unknown version None"),
-        (_doc(kind="explode"), "unknown kind 'explode'"),
+        (_doc(v=None), """has no version field 'v' (this monitor reads "v": 1)"""),
+        (_doc(kind="explode"), "unknown kind 'explode' in field 'kind' (expected chunk, final"),
+        # issue 14.2: what escaped decode() as RecursionError and ValueError
+        ("[" * 5000 + "]" * 5000, "body is not readable JSON: nested too deeply"),
+        ('{"v": ' + "9" * 5000 + "}", "body is not JSON: Exceeds the limit"),
         (_doc(attempt=None), "missing field 'attempt'"),
         (_doc(attempt="1"), "field 'attempt' must be an integer"),
         (_doc(attempt=True), "field 'attempt' must be an integer"),

@@ -16,6 +16,7 @@ from dynamodb_backup.naming import (
     iso,
     parse_iso,
     parse_slot,
+    slot_of,
     stamp,
     table_from_arn,
 )
@@ -94,3 +95,64 @@ def test_table_from_arn() -> None:
     assert table_from_arn("arn:aws:dynamodb:eu-west-1:1:table/orders/stream/x") == "orders"
     assert table_from_arn("arn:aws:s3:::bucket") is None
     assert table_from_arn("table/orders") is None
+
+
+# --- exact ownership (`slot_of`) ----------------------------------------------------------
+
+PREFIXES = st.from_regex(r"[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}", fullmatch=True)
+TABLES = st.from_regex(r"[a-zA-Z0-9_.-]{3,255}", fullmatch=True)
+SLOTS = st.datetimes(
+    min_value=datetime(2000, 1, 1), max_value=datetime(2099, 12, 31), timezones=st.just(UTC)
+).map(lambda moment: moment.replace(microsecond=0))
+
+
+@settings(max_examples=500)
+@given(prefix=PREFIXES, table=TABLES, slot=SLOTS)
+def test_own_names_give_back_their_slot(prefix: str, table: str, slot: datetime) -> None:
+    """Every name the instance gives, short or shortened, is its own, for that slot."""
+    assert slot_of(prefix, table, backup_name(prefix, table, slot)) == slot
+
+
+@settings(max_examples=500)
+@given(
+    prefix=PREFIXES,
+    extension=st.from_regex(r"[a-zA-Z0-9_.-]{1,20}", fullmatch=True),
+    table=TABLES,
+    other_table=TABLES,
+    slot=SLOTS,
+)
+def test_look_alike_names_are_not_own(
+    prefix: str, extension: str, table: str, other_table: str, slot: datetime
+) -> None:
+    """Another prefix that extends this one, another table's name, a changed stamp or a
+    hand-made `<prefix>-<table>-...` name: never this instance's backup of `table`."""
+    longer = (prefix + extension)[:64]
+    if longer != prefix:
+        assert slot_of(prefix, table, backup_name(longer, table, slot)) is None
+        assert slot_of(longer, table, backup_name(prefix, table, slot)) is None
+    if other_table != table:
+        assert slot_of(prefix, table, backup_name(prefix, other_table, slot)) is None
+    name = backup_name(prefix, table, slot)
+    assert slot_of(prefix, table, name + "x") is None
+    assert slot_of(prefix, table, "x" + name) is None
+    assert slot_of(prefix, table, name[:-1]) is None
+    assert slot_of(prefix, table, f"{prefix}-{table}-old") is None
+    assert slot_of(prefix, table, f"{prefix}-{table}-{slot:%Y%m%dT%H%M%S}x") is None
+
+
+def test_ownership_by_example() -> None:
+    table = "orders"
+    assert slot_of("prod", table, "prod-orders-20261128T040000Z") == SLOT
+    assert slot_of("prod", table, "prod-weekly-orders-20261128T040000Z") is None
+    assert slot_of("prod-weekly", table, "prod-weekly-orders-20261128T040000Z") == SLOT
+    assert slot_of("prod", "weekly-orders", "prod-weekly-orders-20261128T040000Z") == SLOT
+    assert slot_of("prod", table, "prod-orders-20261328T040000Z") is None  # month 13
+    assert slot_of("prod", table, "prod-orders-2026112xT040000Z") is None
+    long_table = "t" * 250
+    shortened = backup_name("prod", long_table, SLOT)
+    assert len(shortened) == 255
+    assert slot_of("prod", long_table, shortened) == SLOT
+    # the shortened form of another long table that shares the first 200 characters
+    assert slot_of("prod", long_table + "x", shortened) is None
+    # the unshortened form of a name too long to be given
+    assert slot_of("prod", long_table, f"prod-{long_table}-20261128T040000Z") is None

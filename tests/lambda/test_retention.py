@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dynamodb_backup.model import BackupSummary
+from dynamodb_backup.naming import backup_name, slot_of
 from dynamodb_backup.retention import decide, is_own, listing_bounds
 
 NOW = datetime(2026, 11, 28, 4, 0, tzinfo=UTC)
@@ -83,6 +84,8 @@ def test_foreign_and_system_backups_are_never_touched() -> None:
         backup(0),
         backup(30, name="manual-before-migration"),
         backup(30, name="scheduledx-orders-20260101T000000Z"),
+        backup(30, name=f"{PREFIX}-weekly-orders-20260101T000000Z"),
+        backup(30, name=f"{PREFIX}-orders-before-migration"),
         backup(30, name=f"{PREFIX}-orders-old", type_="SYSTEM"),
         backup(30, name=f"{PREFIX}-orders-old2", type_="AWS_BACKUP"),
     ]
@@ -102,17 +105,23 @@ def test_failed_run_keeps_everything() -> None:
 
 # --- property ---------------------------------------------------------------------------
 
+STAMP = "20261101T040000Z"
 NAMES = st.sampled_from(
     [
-        f"{PREFIX}-orders-x",
-        f"{PREFIX}-orders-y",
-        f"{PREFIX}x-orders",
+        f"{PREFIX}-orders-{STAMP}",  # own: exactly backup_name(PREFIX, "orders", slot)
+        f"{PREFIX}-orders-20261120T040000Z",  # own
+        f"{PREFIX}-orders-x",  # look-alikes from here on: not own
+        f"{PREFIX}-weekly-orders-{STAMP}",  # another instance whose prefix extends ours
+        f"{PREFIX}-users-{STAMP}",  # our name for another table
+        f"{PREFIX}x-orders-{STAMP}",
+        f"{PREFIX}-orders-{STAMP}x",
         PREFIX,
-        "Scheduled-orders-x",
+        f"Scheduled-orders-{STAMP}",
         "manual-orders",
-        f"other-{PREFIX}-orders",
+        f"other-{PREFIX}-orders-{STAMP}",
     ]
 )
+OWN_NAMES = {f"{PREFIX}-orders-{STAMP}", f"{PREFIX}-orders-20261120T040000Z"}
 
 
 @st.composite
@@ -155,7 +164,10 @@ def test_retention_property(
         )
     )
     cutoff = NOW - timedelta(days=retention_days)
-    own_available = [b for b in history if is_own(b, PREFIX) and b.status == "AVAILABLE"]
+    own_available = [
+        b for b in history if b.type == "USER" and b.name in OWN_NAMES and b.status == "AVAILABLE"
+    ]
+    assert all(is_own(b, PREFIX) == (b.type == "USER" and b.name in OWN_NAMES) for b in history)
 
     def newer_own_available(b: BackupSummary) -> int:
         return sum(1 for c in own_available if (c.created, c.arn) > (b.created, b.arn))
@@ -169,7 +181,7 @@ def test_retention_property(
     assert not deleted & newest, "deleted one of the newest MIN_BACKUPS_TO_KEEP"
     for arn in deleted:
         b = by_arn[arn]
-        assert b.name.startswith(f"{PREFIX}-"), "deleted a backup without the prefix"
+        assert slot_of(PREFIX, b.table, b.name) is not None, "deleted a backup not its own"
         assert b.type == "USER", "deleted a SYSTEM/AWS_BACKUP backup"
         assert b.created < cutoff, "deleted a backup inside the retention window"
         assert b.status == "AVAILABLE"
@@ -201,7 +213,7 @@ def test_the_narrow_listing_decides_as_the_full_one(
     started = NOW - timedelta(minutes=run_minutes_ago)
     run = BackupSummary(
         table="orders",
-        name=f"{PREFIX}-orders-run",
+        name=backup_name(PREFIX, "orders", started),
         arn="arn:aws:dynamodb:eu-west-1:1:table/orders/backup/run",
         created=started,
         status="AVAILABLE",
