@@ -10,6 +10,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dynamodb_backup.naming import PREFIX_RE, TABLE_RE
+from dynamodb_backup.policy import (
+    MAX_MIN_KEEP,
+    MAX_RETENTION_DAYS,
+    MAX_TIER,
+    Policies,
+    Policy,
+    PolicyError,
+    parse_overrides,
+)
+from dynamodb_backup.tiers import TIER_NAMES, Tiers
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -92,17 +102,8 @@ def _table_tags(env: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
 
 
 def _table_names_file(env: Mapping[str, str], package_root: Path) -> tuple[str, ...]:
-    raw = _optional(env, "TABLE_NAMES_FILE")
-    if raw is None:
-        return ()
-    path = Path(raw)
-    if not path.is_absolute():
-        path = package_root / path
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError("TABLE_NAMES_FILE", f"cannot read {str(path)!r}: {exc}") from None
-    return _table_list(text, "TABLE_NAMES_FILE")
+    text = _read_file(env, "TABLE_NAMES_FILE", package_root)
+    return () if text is None else _table_list(text, "TABLE_NAMES_FILE")
 
 
 @dataclass(frozen=True)
@@ -176,6 +177,46 @@ class SchedulerConfig:
         return cls(common=common, table_names=merged, table_tags=_table_tags(env))
 
 
+def _read_file(env: Mapping[str, str], name: str, package_root: Path) -> str | None:
+    """The text of the file a `*_FILE` variable names (relative to the zip root)."""
+    raw = _optional(env, name)
+    if raw is None:
+        return None
+    path = Path(raw)
+    if not path.is_absolute():
+        path = package_root / path
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(name, f"cannot read {str(path)!r}: {exc}") from None
+
+
+def _policies(env: Mapping[str, str], package_root: Path) -> Policies:
+    """The module-wide retention policy and the per-table overrides."""
+    tiers = Tiers(
+        **{name: _int(env, f"KEEP_{name.upper()}", 0, 0, MAX_TIER) for name in TIER_NAMES}
+    )
+    default = Policy(
+        retention_days=_int(env, "RETENTION_DAYS", 3, 1, MAX_RETENTION_DAYS),
+        min_keep=_int(env, "MIN_BACKUPS_TO_KEEP", 1, 1, MAX_MIN_KEEP),
+        tiers=tiers,
+    )
+    overrides: dict[str, Policy] = {}
+    for name, text in (
+        ("RETENTION_OVERRIDES", _optional(env, "RETENTION_OVERRIDES")),
+        ("RETENTION_OVERRIDES_FILE", _read_file(env, "RETENTION_OVERRIDES_FILE", package_root)),
+    ):
+        if text is None:
+            continue
+        try:
+            overrides |= parse_overrides(text, default)
+        except PolicyError as exc:
+            raise ConfigError(
+                name, f'{exc} (for example {{"orders": {{"keep_monthly": 12}}}})'
+            ) from None
+    return Policies(default=default, overrides=overrides)
+
+
 @dataclass(frozen=True)
 class MonitorConfig:
     """The monitor's configuration."""
@@ -184,12 +225,15 @@ class MonitorConfig:
     retention_days: int
     min_keep: int
     max_wait_minutes: int
+    policies: Policies
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> MonitorConfig:
+    def from_env(cls, env: Mapping[str, str], package_root: Path = PACKAGE_ROOT) -> MonitorConfig:
+        policies = _policies(env, package_root)
         return cls(
             common=_common(env),
-            retention_days=_int(env, "RETENTION_DAYS", 3, 1, 36500),
-            min_keep=_int(env, "MIN_BACKUPS_TO_KEEP", 1, 1, 10000),
+            retention_days=policies.default.retention_days,
+            min_keep=policies.default.min_keep,
             max_wait_minutes=_int(env, "MAX_WAIT_MINUTES", 360, 1, 525600),
+            policies=policies,
         )

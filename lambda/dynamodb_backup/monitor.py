@@ -230,11 +230,13 @@ def _retention_listing(ctx: Context, message: FinalizeMessage, now: datetime) ->
     `MIN_BACKUPS_TO_KEEP` 1, those past the cutoff and the run's own range, not every
     backup the retention keeps (35 days x 10,000 tables would be 3,500 pages)."""
     listing = RunListing()
+    policies = ctx.config.policies
     for lower, upper in retention.listing_bounds(
         now=now,
-        retention_days=ctx.config.retention_days,
-        min_keep=ctx.config.min_keep,
+        retention_days=policies.shortest_retention_days(),
+        min_keep=policies.default.min_keep,
         run_started=message.started,
+        full_history=policies.needs_full_history(),
     ):
         _run_listing(ctx, message, lower, upper, keep_own=True, into=listing)
     return listing
@@ -280,11 +282,13 @@ def handle_finalize(ctx: Context, message: FinalizeMessage) -> None:
         listing = _retention_listing(ctx, message, now)
     doomed: list[BackupRef] = []
     for table in sorted(listing.succeeded):
+        policy = config.policies.for_table(table)
         for arn in retention.decide(
             listing.own[table],
             now=now,
-            retention_days=config.retention_days,
-            min_keep=config.min_keep,
+            retention_days=policy.retention_days,
+            min_keep=policy.min_keep,
+            tiers=policy.tiers,
             prefix=message.prefix,
             run_succeeded=True,
         ):

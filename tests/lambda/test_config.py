@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 from dynamodb_backup.config import ConfigError, MonitorConfig, SchedulerConfig
+from dynamodb_backup.policy import Policies, Policy
+from dynamodb_backup.tiers import Tiers
 
 QUEUE = "https://sqs.eu-west-1.amazonaws.com/123456789012/backup-monitor.fifo"
 TOPIC = "arn:aws:sns:eu-west-1:123456789012:alerts"
@@ -135,3 +137,59 @@ def test_table_names_file_errors_name_the_variable(tmp_path: Path, content: str 
 def test_local_endpoint_queue_urls_are_accepted() -> None:
     url = "http://localhost:5000/123456789012/backup-monitor.fifo"
     assert SchedulerConfig.from_env(BASE | {"MONITOR_QUEUE_URL": url}).common.queue_url == url
+
+
+# -- tiered retention and per-table overrides ------------------------------------------------
+
+
+def test_tiers_and_overrides_are_read_with_module_wide_fallbacks(tmp_path: Path) -> None:
+    overrides_file = tmp_path / "overrides.json"
+    overrides_file.write_text(json.dumps({"audit-log": {"retention_days": 90}}), encoding="utf-8")
+    config = MonitorConfig.from_env(
+        {
+            **BASE,
+            "RETENTION_DAYS": "7",
+            "KEEP_WEEKLY": "4",
+            "KEEP_MONTHLY": "12",
+            "RETENTION_OVERRIDES": json.dumps({"orders": {"keep_yearly": 3}}),
+            "RETENTION_OVERRIDES_FILE": str(overrides_file),
+        }
+    )
+    policies = config.policies
+    assert policies.default == Policy(7, 1, Tiers(weekly=4, monthly=12))
+    assert policies.for_table("orders") == Policy(7, 1, Tiers(weekly=4, monthly=12, yearly=3))
+    assert policies.for_table("audit-log") == Policy(90, 1, Tiers(weekly=4, monthly=12))
+    assert policies.for_table("customers") == policies.default
+    assert (config.retention_days, config.min_keep) == (7, 1)
+
+
+def test_defaults_keep_no_tiers() -> None:
+    assert MonitorConfig.from_env(BASE).policies == Policies(Policy(3, 1, Tiers()))
+
+
+@pytest.mark.parametrize(
+    ("env", "variable", "words"),
+    [
+        ({"KEEP_DAILY": "-1"}, "KEEP_DAILY", "between 0 and 10000"),
+        ({"KEEP_MONTHLY": "twelve"}, "KEEP_MONTHLY", "whole number"),
+        ({"RETENTION_OVERRIDES": "[1]"}, "RETENTION_OVERRIDES", '{"orders": {"keep_monthly": 12}}'),
+        (
+            {"RETENTION_OVERRIDES": '{"orders": {"keep_hourly": 1}}'},
+            "RETENTION_OVERRIDES",
+            "keep_hourly",
+        ),
+        (
+            {"RETENTION_OVERRIDES_FILE": "/nonexistent/overrides.json"},
+            "RETENTION_OVERRIDES_FILE",
+            "cannot read",
+        ),
+    ],
+)
+def test_bad_retention_settings_name_the_variable(
+    env: dict[str, str], variable: str, words: str
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        MonitorConfig.from_env({**BASE, **env})
+    assert caught.value.variable == variable
+    assert str(caught.value).startswith(f"{variable}: ")
+    assert words in str(caught.value)

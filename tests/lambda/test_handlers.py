@@ -1664,3 +1664,29 @@ def test_with_min_backups_to_keep_above_one_the_finalizer_lists_everything(
         )
         stub.assert_no_pending_responses()
     assert world.drain() == []  # ten days old, but one of the newest two: kept
+
+
+def test_tiers_and_a_per_table_override_keep_weeklies_and_monthlies(world: World) -> None:
+    """The slot is Saturday 2026-11-28: the weeklies are the Sundays before it, the
+    monthly of October its last day."""
+    world.table("orders")
+    world.table("users")
+    world.env(
+        TABLE_NAMES='["orders", "users"]',
+        RETENTION_DAYS="3",
+        KEEP_WEEKLY="3",
+        RETENTION_OVERRIDES=json.dumps({"users": {"keep_monthly": 2}}),
+    )
+    for table in ("orders", "users"):
+        _history(world, table, range(1, 41))
+    _run_cycle(world)
+
+    def names(table: str, days: Sequence[int]) -> list[str]:
+        run = backup_name("scheduled", table, SLOT_DT)
+        older = [backup_name("scheduled", table, SLOT_DT - timedelta(days=d)) for d in days]
+        return sorted([run, *older])
+
+    assert (SLOT_DT - timedelta(days=6)).isoweekday() == 7
+    assert (SLOT_DT - timedelta(days=28)).date().isoformat() == "2026-10-31"
+    assert world.backup_names("orders") == names("orders", [1, 2, 6, 13])
+    assert world.backup_names("users") == names("users", [1, 2, 6, 13, 28])
