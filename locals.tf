@@ -17,6 +17,14 @@ locals {
   table_names_in_file       = length(local.table_names_json) > local.table_names_env_max_chars
   table_names_file          = "dynamodb_backup_tables.json"
 
+  # Per-table retention overrides travel the same way (the monitor's environment): unset
+  # keys are dropped so the handler falls back to the module-wide values.
+  retention_overrides_json = jsonencode({
+    for table, o in var.retention_overrides : table => { for k, v in o : k => v if v != null }
+  })
+  retention_overrides_in_file = length(local.retention_overrides_json) > local.table_names_env_max_chars
+  retention_overrides_file    = "dynamodb_backup_retention_overrides.json"
+
   ##############################################################################
   # Lambda package: dynamodb_backup/**/*.py only (no tests, caches or bytecode)
   ##############################################################################
@@ -29,6 +37,7 @@ locals {
   lambda_zip_sources = merge(
     { for f in local.lambda_source_files : f => file("${path.module}/lambda/${f}") },
     local.table_names_in_file ? { (local.table_names_file) = local.table_names_json } : {},
+    local.retention_overrides_in_file ? { (local.retention_overrides_file) = local.retention_overrides_json } : {},
   )
 
   ##############################################################################

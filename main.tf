@@ -188,16 +188,23 @@ resource "aws_lambda_function" "monitor" {
   source_code_hash = data.archive_file.lambda.output_base64sha256
 
   environment {
-    variables = {
-      BACKUP_NAME_PREFIX  = var.backup_name_prefix
-      MONITOR_QUEUE_URL   = aws_sqs_queue.monitor.id
-      ALERT_TOPIC_ARN     = local.sns_topic_arn
-      RETENTION_DAYS      = tostring(var.retention_days)
-      MIN_BACKUPS_TO_KEEP = tostring(var.min_backups_to_keep)
-      MAX_WAIT_MINUTES    = tostring(var.max_wait_minutes)
-      LOG_LEVEL           = var.log_level
-      METRICS_NAMESPACE   = var.metrics_namespace
-    }
+    variables = merge(
+      {
+        BACKUP_NAME_PREFIX  = var.backup_name_prefix
+        MONITOR_QUEUE_URL   = aws_sqs_queue.monitor.id
+        ALERT_TOPIC_ARN     = local.sns_topic_arn
+        RETENTION_DAYS      = tostring(var.retention_days)
+        MIN_BACKUPS_TO_KEEP = tostring(var.min_backups_to_keep)
+        KEEP_DAILY          = tostring(var.keep_daily)
+        KEEP_WEEKLY         = tostring(var.keep_weekly)
+        KEEP_MONTHLY        = tostring(var.keep_monthly)
+        KEEP_YEARLY         = tostring(var.keep_yearly)
+        MAX_WAIT_MINUTES    = tostring(var.max_wait_minutes)
+        LOG_LEVEL           = var.log_level
+        METRICS_NAMESPACE   = var.metrics_namespace
+      },
+      local.retention_overrides_in_file ? { RETENTION_OVERRIDES_FILE = local.retention_overrides_file } : { RETENTION_OVERRIDES = local.retention_overrides_json },
+    )
   }
 
   tracing_config {
@@ -210,6 +217,13 @@ resource "aws_lambda_function" "monitor" {
   }
 
   tags = merge(var.tags, var.lambda_function_tags)
+
+  lifecycle {
+    precondition {
+      condition     = length(var.table_tags) > 0 || length(setsubtract(keys(var.retention_overrides), var.table_names)) == 0
+      error_message = "retention_overrides names tables that table_names does not list: ${join(", ", sort(setsubtract(keys(var.retention_overrides), var.table_names)))}. Add them to table_names, remove their overrides, or select by table_tags."
+    }
+  }
 
   depends_on = [aws_iam_role_policy.monitor]
 }

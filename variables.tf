@@ -123,6 +123,75 @@ variable "min_backups_to_keep" {
   }
 }
 
+variable "keep_daily" {
+  description = "Tiered retention: also keep the newest own backup of each of the last n calendar days (UTC) that have one; `0` turns the tier off. Periods without a backup are skipped, not counted; while the tier has count left at the oldest backup, that one is kept too (restic's `--keep-daily`). Any tier makes the monitor list every own backup once per run."
+  type        = number
+  default     = 0
+
+  validation {
+    condition     = var.keep_daily >= 0 && var.keep_daily <= 10000 && floor(var.keep_daily) == var.keep_daily
+    error_message = "keep_daily must be a whole number from 0 (off) to 10000, for example 4."
+  }
+}
+
+variable "keep_weekly" {
+  description = "Tiered retention: also keep the newest own backup of each of the last n ISO weeks (UTC) that have one; `0` turns the tier off. Periods without a backup are skipped, not counted; while the tier has count left at the oldest backup, that one is kept too (restic's `--keep-weekly`). Any tier makes the monitor list every own backup once per run."
+  type        = number
+  default     = 0
+
+  validation {
+    condition     = var.keep_weekly >= 0 && var.keep_weekly <= 10000 && floor(var.keep_weekly) == var.keep_weekly
+    error_message = "keep_weekly must be a whole number from 0 (off) to 10000, for example 4."
+  }
+}
+
+variable "keep_monthly" {
+  description = "Tiered retention: also keep the newest own backup of each of the last n calendar months (UTC) that have one; `0` turns the tier off. Periods without a backup are skipped, not counted; while the tier has count left at the oldest backup, that one is kept too (restic's `--keep-monthly`). Any tier makes the monitor list every own backup once per run."
+  type        = number
+  default     = 0
+
+  validation {
+    condition     = var.keep_monthly >= 0 && var.keep_monthly <= 10000 && floor(var.keep_monthly) == var.keep_monthly
+    error_message = "keep_monthly must be a whole number from 0 (off) to 10000, for example 4."
+  }
+}
+
+variable "keep_yearly" {
+  description = "Tiered retention: also keep the newest own backup of each of the last n calendar years (UTC) that have one; `0` turns the tier off. Periods without a backup are skipped, not counted; while the tier has count left at the oldest backup, that one is kept too (restic's `--keep-yearly`). Any tier makes the monitor list every own backup once per run."
+  type        = number
+  default     = 0
+
+  validation {
+    condition     = var.keep_yearly >= 0 && var.keep_yearly <= 10000 && floor(var.keep_yearly) == var.keep_yearly
+    error_message = "keep_yearly must be a whole number from 0 (off) to 10000, for example 4."
+  }
+}
+
+variable "retention_overrides" {
+  description = "Per-table retention: table name => any of `retention_days`, `min_backups_to_keep`, `keep_daily`, `keep_weekly`, `keep_monthly`, `keep_yearly`; a missing key falls back to the module-wide variable. Every table must be in `table_names` unless `table_tags` selects (tagged tables are known only at run time). Maps whose JSON exceeds 2,000 characters ship inside the zip (`RETENTION_OVERRIDES_FILE`)."
+  type = map(object({
+    retention_days      = optional(number)
+    min_backups_to_keep = optional(number)
+    keep_daily          = optional(number)
+    keep_weekly         = optional(number)
+    keep_monthly        = optional(number)
+    keep_yearly         = optional(number)
+  }))
+  default = {}
+
+  validation {
+    condition = alltrue(flatten([
+      for table, o in var.retention_overrides : [
+        can(regex("^[a-zA-Z0-9_.-]{3,255}$", table)),
+        o.retention_days == null ? true : (o.retention_days >= 1 && o.retention_days <= 36500 && floor(o.retention_days) == o.retention_days),
+        o.min_backups_to_keep == null ? true : (o.min_backups_to_keep >= 1 && o.min_backups_to_keep <= 10000 && floor(o.min_backups_to_keep) == o.min_backups_to_keep),
+        [for v in [o.keep_daily, o.keep_weekly, o.keep_monthly, o.keep_yearly] : v == null ? true : (v >= 0 && v <= 10000 && floor(v) == v)],
+      ]
+    ]))
+    error_message = "retention_overrides: table names must match [a-zA-Z0-9_.-]{3,255}; retention_days a whole number from 1 to 36500, min_backups_to_keep from 1 to 10000, keep_* from 0 to 10000 (for example { orders = { keep_monthly = 12 } })."
+  }
+}
+
 variable "max_wait_minutes" {
   description = "A backup still CREATING this many minutes after its run started counts as failed (timed out)."
   type        = number

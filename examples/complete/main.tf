@@ -83,6 +83,15 @@ module "dynamodb_backup" {
   min_backups_to_keep = 7
   max_wait_minutes    = 720
 
+  # Grandfather-father-son from the one daily backup: beyond the 35 days, the newest
+  # backup of each of the last 8 weeks, 12 months and 1 year. Payments keep 7 yearlies.
+  keep_weekly  = 8
+  keep_monthly = 12
+  keep_yearly  = 1
+  retention_overrides = {
+    "payments.v2" = { keep_yearly = 7 }
+  }
+
   kms_key_arn      = aws_kms_key.backup.arn
   create_sns_topic = false
   sns_topic_arn    = aws_sns_topic.alerts.arn

@@ -67,6 +67,9 @@ def exact_json_length(length: int) -> list[str]:
 
 
 BIG = realistic_names(2500)
+# a monthly tier for every table of a team: far more than the environment holds
+BIG_OVERRIDES = {n: {"keep_monthly": 12, "retention_days": 30} for n in BIG if "payments" in n}
+OVERRIDES_FILE = "dynamodb_backup_retention_overrides.json"
 AT_LIMIT = exact_json_length(2000)
 OVER_LIMIT = exact_json_length(2001)
 
@@ -80,9 +83,20 @@ def root(tmp_path_factory: pytest.TempPathFactory) -> tfeval.Parsed:
             "small": {"table_names": ["orders", "customers"]},
             "at_limit": {"table_names": AT_LIMIT},
             "over_limit": {"table_names": OVER_LIMIT},
+            "big_overrides": {"table_names": BIG, "retention_overrides": BIG_OVERRIDES},
+            "small_overrides": {
+                "table_names": ["orders"],
+                "retention_overrides": {"orders": {"keep_monthly": 12}},
+            },
         },
         tmp_path_factory.mktemp("scale"),
     )
+
+
+def monitor_env(parsed: tfeval.Parsed, instance: str) -> dict[str, str]:
+    f = tfeval.find(parsed, f"module.{instance}.aws_lambda_function.monitor")
+    env: dict[str, str] = f["environment"]["variables"]
+    return env
 
 
 def scheduler_env(parsed: tfeval.Parsed, instance: str) -> dict[str, str]:
@@ -210,3 +224,20 @@ def test_a_short_list_gets_one_exact_arn_per_table(tmp_path: Path) -> None:
         prefix + "orders/backup/*",
         prefix + "customers/backup/*",
     ]
+
+
+def test_large_retention_overrides_ship_as_a_file_in_the_zip(root: tfeval.Parsed) -> None:
+    env = monitor_env(root, "big_overrides")
+    assert "RETENTION_OVERRIDES" not in env
+    assert env["RETENTION_OVERRIDES_FILE"] == OVERRIDES_FILE
+    assert json.loads(zip_files(root, "big_overrides")[OVERRIDES_FILE]) == BIG_OVERRIDES
+    assert environment_size(env) < ENV_LIMIT
+
+
+def test_small_retention_overrides_stay_in_the_environment(root: tfeval.Parsed) -> None:
+    env = monitor_env(root, "small_overrides")
+    assert json.loads(env["RETENTION_OVERRIDES"]) == {"orders": {"keep_monthly": 12}}
+    assert "RETENTION_OVERRIDES_FILE" not in env
+    assert OVERRIDES_FILE not in zip_files(root, "small_overrides")
+    # the largest map still in the environment leaves it under Lambda's limit
+    assert environment_size(dict(env, RETENTION_OVERRIDES="x" * 2000)) < ENV_LIMIT

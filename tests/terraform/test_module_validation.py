@@ -73,7 +73,25 @@ BAD: dict[str, tuple[dict[str, Any], str]] = {
         {"alarm_dead_man_window_seconds": 604801},
         "variable.alarm_dead_man_window_seconds",
     ),
+    "keep_weekly_negative": ({"keep_weekly": -1}, "variable.keep_weekly"),
+    "keep_monthly_fraction": ({"keep_monthly": 1.5}, "variable.keep_monthly"),
+    "override_retention_zero": (
+        {"retention_overrides": {"orders": {"retention_days": 0}}},
+        "variable.retention_overrides",
+    ),
+    "override_tier_negative": (
+        {"retention_overrides": {"orders": {"keep_yearly": -2}}},
+        "variable.retention_overrides",
+    ),
+    "override_bad_table_name": (
+        {"retention_overrides": {"my orders": {"keep_daily": 7}}},
+        "variable.retention_overrides",
+    ),
     # cross-variable rules (Terraform 1.5 validations see one variable): preconditions
+    "override_of_an_unselected_table": (
+        {"retention_overrides": {"customers": {"keep_monthly": 12}}},
+        "aws_lambda_function.monitor",
+    ),
     "nothing_selected": ({"table_names": []}, SCHEDULER),
     "no_topic_at_all": ({"create_sns_topic": False}, SCHEDULER),
     "visibility_below_6x_timeout": ({"queue_visibility_timeout_seconds": 600}, QUEUE),
@@ -106,6 +124,14 @@ GOOD: dict[str, dict[str, Any]] = {
     "short_monitor_timeout": {"monitor_timeout": 60, "queue_max_receive_count": 2},
     "prefix_and_name": {"backup_name_prefix": "nightly.v2", "name": "prod_backup-1"},
     "batch_one": {"monitor_batch_size": 1},
+    "tiers": {"keep_daily": 7, "keep_weekly": 4, "keep_monthly": 12, "keep_yearly": 1},
+    "override_of_a_listed_table": {"retention_overrides": {"orders": {"keep_monthly": 12}}},
+    "override_with_tag_selection": {
+        "table_tags": {"backup": "daily"},
+        "retention_overrides": {
+            "anything-tagged": {"retention_days": 30, "min_backups_to_keep": 2}
+        },
+    },
     "emails": {"sns_subscription_emails": ["ops@example.com", "a.b+backup@example.co.uk"]},
 }
 
@@ -145,6 +171,8 @@ ALSO_REFUSED: dict[str, set[str]] = {
     "schedule_prose": {DEAD_MAN},
     "cron_five_fields": {DEAD_MAN},
     "dead_man_window_over_a_week": {DEAD_MAN},
+    # "my orders" is not in table_names either
+    "override_bad_table_name": {"aws_lambda_function.monitor"},
 }
 
 

@@ -47,6 +47,8 @@ class Expected:
     log_level: str = "INFO"
     ok_notifications: bool = False
     emails: list[str] = field(default_factory=list)
+    keep: dict[str, int] = field(default_factory=dict)  # tier -> count, unset tiers 0
+    overrides: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
 EXAMPLES: dict[str, Expected] = {
@@ -112,6 +114,8 @@ EXAMPLES: dict[str, Expected] = {
         log_retention=731,
         log_level="DEBUG",
         ok_notifications=True,
+        keep={"weekly": 8, "monthly": 12, "yearly": 1},
+        overrides={"payments.v2": {"keep_yearly": 7}},
     ),
 }
 
@@ -145,9 +149,12 @@ def documented_variables() -> dict[str, set[str]]:
     """Environment variable names per function, read from docs/design.md's table."""
     text = DESIGN.read_text(encoding="utf-8")
     names: dict[str, set[str]] = {"scheduler": set(), "monitor": set()}
-    for var, function in re.findall(r"^\| `([A-Z_]+)` \| (scheduler|monitor|both) \|", text, re.M):
-        for f in ("scheduler", "monitor") if function == "both" else (function,):
-            names[f].add(var)
+    for cell, function in re.findall(
+        r"^\| (`[A-Z_]+`(?:, `[A-Z_]+`)*) \| (scheduler|monitor|both) \|", text, re.M
+    ):
+        for var in re.findall(r"`([A-Z_]+)`", cell):
+            for f in ("scheduler", "monitor") if function == "both" else (function,):
+                names[f].add(var)
     return names
 
 
@@ -246,7 +253,7 @@ def test_environment_carries_the_contract_names_and_points_at_queue_and_topic(
 
     # Each function gets exactly the variables docs/design.md lists (short lists: TABLE_NAMES).
     assert set(scheduler) == wanted["scheduler"] - {"TABLE_NAMES_FILE"}
-    assert set(monitor) == wanted["monitor"]
+    assert set(monitor) == wanted["monitor"] - {"RETENTION_OVERRIDES_FILE"}
     for env in (scheduler, monitor):
         assert env["MONITOR_QUEUE_URL"] == queue  # the queue's id is its URL
         assert env["ALERT_TOPIC_ARN"] == topic_id(name)
@@ -257,6 +264,10 @@ def test_environment_carries_the_contract_names_and_points_at_queue_and_topic(
     assert json.loads(scheduler["TABLE_TAGS"]) == e.table_tags
     assert monitor["RETENTION_DAYS"] == str(e.retention_days)
     assert monitor["MIN_BACKUPS_TO_KEEP"] == str(e.min_keep)
+    for tier in ("daily", "weekly", "monthly", "yearly"):
+        assert monitor[f"KEEP_{tier.upper()}"] == str(e.keep.get(tier, 0))
+    # only the keys the user set: the handler falls back for the others
+    assert json.loads(monitor["RETENTION_OVERRIDES"]) == e.overrides
     assert monitor["MAX_WAIT_MINUTES"] == str(e.max_wait)
 
 
