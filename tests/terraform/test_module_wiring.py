@@ -47,6 +47,7 @@ class Expected:
     log_level: str = "INFO"
     ok_notifications: bool = False
     emails: list[str] = field(default_factory=list)
+    timezone: str | None = None  # schedule_timezone: an EventBridge Scheduler schedule
 
 
 EXAMPLES: dict[str, Expected] = {
@@ -112,10 +113,14 @@ EXAMPLES: dict[str, Expected] = {
         log_retention=731,
         log_level="DEBUG",
         ok_notifications=True,
+        timezone="Europe/Dublin",
     ),
 }
 
 ALL = sorted(EXAMPLES)
+# Examples triggered by the EventBridge rule (no schedule_timezone); the others are
+# checked in test_module_operations.py.
+RULE = [n for n in ALL if EXAMPLES[n].timezone is None]
 
 
 def ex(name: str) -> tfeval.Parsed:
@@ -154,11 +159,11 @@ def documented_variables() -> dict[str, set[str]]:
 # -- schedule -> scheduler --------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", ALL)
+@pytest.mark.parametrize("name", RULE)
 def test_schedule_rule_invokes_the_scheduler(name: str) -> None:
     e = EXAMPLES[name]
-    rule = res(name, "aws_cloudwatch_event_rule.schedule")
-    target = res(name, "aws_cloudwatch_event_target.scheduler")
+    rule = res(name, "aws_cloudwatch_event_rule.schedule[0]")
+    target = res(name, "aws_cloudwatch_event_target.scheduler[0]")
     scheduler = res(name, "aws_lambda_function.scheduler")
 
     assert rule["name"] == e.rule_name
@@ -170,10 +175,10 @@ def test_schedule_rule_invokes_the_scheduler(name: str) -> None:
     assert target["dead_letter_config"]["arn"] == res(name, "aws_sqs_queue.scheduler_dlq")["id"]
 
 
-@pytest.mark.parametrize("name", ALL)
+@pytest.mark.parametrize("name", RULE)
 def test_invoke_permission_is_scoped_to_the_rule(name: str) -> None:
-    permission = res(name, "aws_lambda_permission.schedule")
-    assert permission["source_arn"] == res(name, "aws_cloudwatch_event_rule.schedule")["id"]
+    permission = res(name, "aws_lambda_permission.schedule[0]")
+    assert permission["source_arn"] == res(name, "aws_cloudwatch_event_rule.schedule[0]")["id"]
     scheduler = res(name, "aws_lambda_function.scheduler")
     assert permission["function_name"] == scheduler["function_name"]
     assert permission["principal"] == "events.amazonaws.com"
@@ -331,12 +336,16 @@ def test_failed_scheduler_invocations_are_kept_and_alarmed(name: str) -> None:
     assert dlq["message_retention_seconds"] == 1209600
     alarm = res(name, 'aws_cloudwatch_metric_alarm.dlq_not_empty["scheduler"]')
     assert alarm["dimensions"] == {"QueueName": dlq["name"]}
+    if EXAMPLES[name].timezone is not None:
+        # EventBridge Scheduler delivers with the schedule's role: no queue policy.
+        assert tfeval.find_all(ex(name), f"{M}.aws_sqs_queue_policy.") == []
+        return
     # EventBridge may deliver undeliverable events there, and only for this rule.
-    policy = json.loads(res(name, "aws_sqs_queue_policy.scheduler_dlq")["policy"])
+    policy = json.loads(res(name, "aws_sqs_queue_policy.scheduler_dlq[0]")["policy"])
     (statement,) = policy["Statement"]
     assert statement["Principal"] == {"Service": "events.amazonaws.com"}
     assert statement["Resource"] == dlq["id"]
-    rule = res(name, "aws_cloudwatch_event_rule.schedule")["id"]
+    rule = res(name, "aws_cloudwatch_event_rule.schedule[0]")["id"]
     assert statement["Condition"] == {"ArnEquals": {"aws:SourceArn": rule}}
 
 
