@@ -11,6 +11,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import hcl2
 import pytest
 
 from tools import tfeval
@@ -405,3 +406,68 @@ def test_deletion_guard_covers_exactly_what_the_monitor_may_delete(name: str) ->
         assert sorted(r.split(":table/")[1] for r in resources) == sorted(
             f"{t}/backup/*" for t in names
         )
+
+
+# -- many regions -----------------------------------------------------------------------
+
+MULTI = tfeval.EXAMPLES / "multi-region"
+INSTANCES = {"module.dynamodb_backup": "eu_west_1", "module.dynamodb_backup_us_east_1": "us_east_1"}
+
+
+def test_multi_region_calls_the_module_once_per_region_with_its_provider() -> None:
+    """tfparse does not resolve `providers` (it reports None): read them from the source."""
+    providers = tfeval.blocks(tfeval.load_example("multi-region"), "provider")
+    assert {p["alias"]: p["region"] for p in providers} == {
+        "eu_west_1": "eu-west-1",
+        "us_east_1": "us-east-1",
+    }
+    with (MULTI / "main.tf").open(encoding="utf-8") as handle:
+        parsed = hcl2.load(handle)
+    calls = {name.strip('"'): body for call in parsed["module"] for name, body in call.items()}
+    assert {f"module.{n}": c["providers"]["aws"] for n, c in calls.items()} == {
+        address: f"${{aws.{alias}}}" for address, alias in INSTANCES.items()
+    }
+    for call in calls.values():
+        assert call["source"] == '"../../"'
+
+
+def test_multi_region_names_do_not_collide_where_aws_names_are_global() -> None:
+    """IAM roles and CloudWatch dashboards are account-wide: each region's must differ."""
+    parsed = tfeval.load_example("multi-region")
+    global_names: list[str] = []
+    for address in INSTANCES:
+        roles = [
+            b["name"] for b in tfeval.find_all(parsed, f"{address}.aws_iam_role.") if "name" in b
+        ]
+        assert len(roles) == 2
+        global_names += roles
+        global_names.append(
+            tfeval.find(parsed, f"{address}.aws_cloudwatch_dashboard.this[0]")["dashboard_name"]
+        )
+    assert len(set(global_names)) == len(global_names) == 6
+
+
+def test_multi_region_second_instance_watches_its_own_region() -> None:
+    parsed = tfeval.load_example("multi-region")
+    address = "module.dynamodb_backup_us_east_1"
+    scheduler = tfeval.find(parsed, f"{address}.aws_lambda_function.scheduler")
+    assert scheduler["function_name"] == "dynamodb-backup-us-east-1-scheduler"
+    assert json.loads(scheduler["environment"]["variables"]["TABLE_NAMES"]) == [
+        "orders",
+        "sessions",
+    ]
+    queue = tfeval.find(parsed, f"{address}.aws_sqs_queue.monitor")
+    assert scheduler["environment"]["variables"]["MONITOR_QUEUE_URL"] == queue["id"]
+    region = tfeval.find(parsed, f"{address}.data.aws_region.current")["id"]
+    other = tfeval.find(parsed, "module.dynamodb_backup.data.aws_region.current")["id"]
+    board = json.loads(
+        tfeval.find(parsed, f"{address}.aws_cloudwatch_dashboard.this[0]")["dashboard_body"]
+    )
+    assert {w["properties"]["region"] for w in board["widgets"] if w["type"] == "metric"} == {
+        region
+    }
+    assert region != other
+    alarms = tfeval.find_all(parsed, f"{address}.aws_cloudwatch_metric_alarm.")
+    topic = tfeval.find(parsed, f"{address}.aws_sns_topic.this[0]")["id"]
+    assert len(alarms) == 6
+    assert all(a["alarm_actions"] == [topic] for a in alarms)

@@ -91,6 +91,28 @@ EXAMPLES: dict[str, Expected] = {
         existing_topic=False,
         emails=["platform-team@example.com"],
     ),
+    # The first of its two instances (module.dynamodb_backup, eu-west-1); the second is
+    # checked in test_module_operations.py.
+    "multi-region": Expected(
+        name="dynamodb-backup-eu-west-1",
+        table_names=["orders", "customers"],
+        table_tags={},
+        prefix="scheduled",
+        schedule="rate(1 day)",
+        rule_name="DynamoDBBackupScheduleRule",
+        retention_days=3,
+        min_keep=1,
+        max_wait=360,
+        monitor_timeout=180,
+        batch_size=10,
+        max_concurrency=2,
+        queue_retention=3660,
+        max_receive_count=3,
+        dead_man_hours=26,  # 24 h + 2 h margin
+        customer_key=False,
+        existing_topic=False,
+        emails=["platform-team@example.com"],
+    ),
     "complete": Expected(
         name="prod-dynamodb-backup",
         table_names=["orders", "customers", "invoices", "payments.v2"],
