@@ -97,6 +97,8 @@ locals {
 resource "aws_cloudwatch_dashboard" "this" {
   count = var.create_dashboard ? 1 : 0
 
-  dashboard_name = var.name
+  # Dashboards are account-wide (not regional): the region keeps two regions' instances
+  # of one name apart.
+  dashboard_name = "${var.name}-${local.region}"
   dashboard_body = local.dashboard_body
 }

@@ -154,7 +154,7 @@ output "deletion_guard_policy_json" {
 }
 
 output "dashboard_name" {
-  description = "Name of the CloudWatch dashboard (`null` with `create_dashboard = false`)."
+  description = "Name of the CloudWatch dashboard, `<name>-<region>` (`null` with `create_dashboard = false`)."
   value       = one(aws_cloudwatch_dashboard.this[*].dashboard_name)
 }
 

@@ -551,7 +551,7 @@ variable "schedule_timezone" {
 }
 
 variable "create_dashboard" {
-  description = "Create a CloudWatch dashboard named `name`: the alarms, backups succeeded/failed/pending/deleted, unprotected tables, backup storage, both functions' errors and durations, the monitoring queue's oldest message and both dead-letter queues."
+  description = "Create a CloudWatch dashboard named `<name>-<region>` (dashboards are account-wide): the alarms, backups succeeded/failed/pending/deleted, unprotected tables, backup storage, both functions' errors and durations, the monitoring queue's oldest message and both dead-letter queues."
   type        = bool
   default     = true
 }
