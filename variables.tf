@@ -161,7 +161,7 @@ variable "schedule_expression" {
 }
 
 variable "schedule_enabled" {
-  description = "Whether the schedule rule is enabled. Disabling it stops new backups (the dead-man alarm then fires, as it should)."
+  description = "Whether the trigger (the EventBridge rule, or the EventBridge Scheduler schedule with `schedule_timezone`) is enabled. Disabling it stops new backups and deletes nothing (the dead-man alarm then fires, as it should; see docs/runbook.md, \"Pause backups safely\")."
   type        = bool
   default     = true
 }
