@@ -29,7 +29,7 @@ resource "aws_cloudwatch_metric_alarm" "function_errors" {
   for_each = { for k, enabled in local.function_error_alarms : k => local.function_names[k] if enabled }
 
   alarm_name        = "${var.name}-${each.key}-errors"
-  alarm_description = "The DynamoDB backup ${each.key} function ${each.value} failed; see its log group."
+  alarm_description = "The DynamoDB backup ${each.key} function ${each.value} failed; see its log group. Runbook: ${var.runbook_url}#${local.runbook_anchors["${each.key}_errors"]}"
 
   namespace   = "AWS/Lambda"
   metric_name = "Errors"
@@ -52,7 +52,7 @@ resource "aws_cloudwatch_metric_alarm" "backups_failed" {
   count = var.create_alarms && var.alarm_backups_failed_enabled ? 1 : 0
 
   alarm_name        = "${var.name}-backups-failed"
-  alarm_description = "At least one DynamoDB backup with prefix ${var.backup_name_prefix} could not start, failed or timed out; the alert e-mail names the tables."
+  alarm_description = "At least one DynamoDB backup with prefix ${var.backup_name_prefix} could not start, failed or timed out; the alert e-mail names the tables. Runbook: ${var.runbook_url}#${local.runbook_anchors.backups_failed}"
 
   namespace   = var.metrics_namespace
   metric_name = "BackupsFailed"
@@ -75,7 +75,7 @@ resource "aws_cloudwatch_metric_alarm" "dlq_not_empty" {
   for_each = { for k, enabled in local.dlq_alarms : k => local.dlq_names[k] if enabled }
 
   alarm_name        = "${var.name}-${each.key}-dlq-not-empty"
-  alarm_description = "The ${each.key} dead-letter queue ${each.value} holds messages that were not handled; inspect and redrive them."
+  alarm_description = "The ${each.key} dead-letter queue ${each.value} holds messages that were not handled; inspect and redrive them. Runbook: ${var.runbook_url}#${local.runbook_anchors["${each.key}_dlq_not_empty"]}"
 
   namespace   = "AWS/SQS"
   metric_name = "ApproximateNumberOfMessagesVisible"
@@ -101,7 +101,7 @@ resource "aws_cloudwatch_metric_alarm" "no_backup_succeeded" {
   count = var.create_alarms && var.alarm_dead_man_enabled ? 1 : 0
 
   alarm_name        = "${var.name}-no-backup-succeeded"
-  alarm_description = "No DynamoDB backup with prefix ${var.backup_name_prefix} succeeded in the last ${coalesce(local.dead_man_evaluation_periods, 0)} hours (schedule ${var.schedule_expression})."
+  alarm_description = "No DynamoDB backup with prefix ${var.backup_name_prefix} succeeded in the last ${coalesce(local.dead_man_evaluation_periods, 0)} hours (schedule ${var.schedule_expression}). Runbook: ${var.runbook_url}#${local.runbook_anchors.no_backup_succeeded}"
 
   namespace   = var.metrics_namespace
   metric_name = "BackupsSucceeded"

@@ -233,6 +233,8 @@ resource "aws_lambda_function" "monitor" {
 ################################################################################
 
 resource "aws_cloudwatch_event_rule" "schedule" {
+  count = local.schedule_with_scheduler ? 0 : 1
+
   name                = var.schedule_rule_name
   description         = "Starts the DynamoDB backup scheduler ${local.scheduler_function_name}."
   schedule_expression = var.schedule_expression
@@ -242,7 +244,9 @@ resource "aws_cloudwatch_event_rule" "schedule" {
 }
 
 resource "aws_cloudwatch_event_target" "scheduler" {
-  rule      = aws_cloudwatch_event_rule.schedule.name
+  count = local.schedule_with_scheduler ? 0 : 1
+
+  rule      = aws_cloudwatch_event_rule.schedule[0].name
   target_id = "scheduler"
   arn       = aws_lambda_function.scheduler.arn
 
@@ -258,9 +262,28 @@ resource "aws_cloudwatch_event_target" "scheduler" {
 }
 
 resource "aws_lambda_permission" "schedule" {
+  count = local.schedule_with_scheduler ? 0 : 1
+
   statement_id  = "AllowInvokeFromScheduleRule"
   action        = "lambda:InvokeFunction"
   function_name = aws_lambda_function.scheduler.function_name
   principal     = "events.amazonaws.com"
-  source_arn    = aws_cloudwatch_event_rule.schedule.arn
+  source_arn    = aws_cloudwatch_event_rule.schedule[0].arn
+}
+
+# The rule, its target and permission got a count (schedule_timezone); deployments from
+# before keep them.
+moved {
+  from = aws_cloudwatch_event_rule.schedule
+  to   = aws_cloudwatch_event_rule.schedule[0]
+}
+
+moved {
+  from = aws_cloudwatch_event_target.scheduler
+  to   = aws_cloudwatch_event_target.scheduler[0]
+}
+
+moved {
+  from = aws_lambda_permission.schedule
+  to   = aws_lambda_permission.schedule[0]
 }

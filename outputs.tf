@@ -119,13 +119,13 @@ output "sns_kms_key_arn" {
 }
 
 output "schedule_rule_arn" {
-  description = "ARN of the EventBridge schedule rule."
-  value       = aws_cloudwatch_event_rule.schedule.arn
+  description = "ARN of the trigger: the EventBridge schedule rule, or the EventBridge Scheduler schedule when `schedule_timezone` is set."
+  value       = local.schedule_with_scheduler ? aws_scheduler_schedule.schedule[0].arn : aws_cloudwatch_event_rule.schedule[0].arn
 }
 
 output "schedule_rule_name" {
-  description = "Name of the EventBridge schedule rule."
-  value       = aws_cloudwatch_event_rule.schedule.name
+  description = "Name of the trigger: the EventBridge schedule rule, or the EventBridge Scheduler schedule (default group) when `schedule_timezone` is set."
+  value       = local.schedule_with_scheduler ? aws_scheduler_schedule.schedule[0].name : aws_cloudwatch_event_rule.schedule[0].name
 }
 
 output "alarm_arns" {
@@ -146,4 +146,19 @@ output "table_names_in_file" {
 output "lambda_package_path" {
   description = "Path of the zip both functions run."
   value       = data.archive_file.lambda.output_path
+}
+
+output "deletion_guard_policy_json" {
+  description = "A policy document that denies `dynamodb:DeleteBackup` on the selected tables' backups (every table's in the region with `table_tags` or a list shipped as a file) to every principal except this instance's monitor role. Attach it as a service control policy or a permissions boundary; the module attaches it nowhere."
+  value       = local.deletion_guard_policy_json
+}
+
+output "dashboard_name" {
+  description = "Name of the CloudWatch dashboard, `<name>-<region>` (`null` with `create_dashboard = false`)."
+  value       = one(aws_cloudwatch_dashboard.this[*].dashboard_name)
+}
+
+output "schedule_role_arn" {
+  description = "ARN of the role EventBridge Scheduler uses to start the scheduler (`null` without `schedule_timezone`)."
+  value       = one(aws_iam_role.schedule[*].arn)
 }

@@ -64,8 +64,11 @@ resource "aws_sqs_queue" "scheduler_dlq" {
 }
 
 # EventBridge needs a queue policy to deliver events it could not send to the
-# scheduler; Lambda's own dead-letter delivery uses the function's role instead.
+# scheduler; Lambda's own dead-letter delivery uses the function's role instead, and so
+# does EventBridge Scheduler (the schedule's role, schedule_timezone set).
 resource "aws_sqs_queue_policy" "scheduler_dlq" {
+  count = local.schedule_with_scheduler ? 0 : 1
+
   queue_url = aws_sqs_queue.scheduler_dlq.id
   policy = jsonencode({
     Version = "2012-10-17"
@@ -75,9 +78,14 @@ resource "aws_sqs_queue_policy" "scheduler_dlq" {
       Principal = { Service = "events.amazonaws.com" }
       Action    = "sqs:SendMessage"
       Resource  = aws_sqs_queue.scheduler_dlq.arn
-      Condition = { ArnEquals = { "aws:SourceArn" = aws_cloudwatch_event_rule.schedule.arn } }
+      Condition = { ArnEquals = { "aws:SourceArn" = aws_cloudwatch_event_rule.schedule[0].arn } }
     }]
   })
+}
+
+moved {
+  from = aws_sqs_queue_policy.scheduler_dlq
+  to   = aws_sqs_queue_policy.scheduler_dlq[0]
 }
 
 ################################################################################

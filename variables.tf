@@ -230,7 +230,7 @@ variable "schedule_expression" {
 }
 
 variable "schedule_enabled" {
-  description = "Whether the schedule rule is enabled. Disabling it stops new backups (the dead-man alarm then fires, as it should)."
+  description = "Whether the trigger (the EventBridge rule, or the EventBridge Scheduler schedule with `schedule_timezone`) is enabled. Disabling it stops new backups and deletes nothing (the dead-man alarm then fires, as it should; see docs/runbook.md, \"Pause backups safely\")."
   type        = bool
   default     = true
 }
@@ -602,4 +602,36 @@ variable "alarm_ok_notifications" {
   description = "Also notify the topic when an alarm returns to OK."
   type        = bool
   default     = false
+}
+
+################################################################################
+# Operations: time zone, dashboard, runbook
+################################################################################
+
+variable "schedule_timezone" {
+  description = "IANA time zone of `schedule_expression` (for example `Europe/Berlin`; a cron schedule then follows daylight saving time). `null`: UTC, with an EventBridge rule. A zone: an EventBridge Scheduler schedule (default group, named `schedule_rule_name`, with its own role, retry policy and the scheduler's dead-letter queue) replaces the rule; exactly one of them exists."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.schedule_timezone == null || can(regex("^(UTC|GMT|[A-Z][A-Za-z_-]+(/[A-Za-z0-9_+-]+){1,2})$", var.schedule_timezone))
+    error_message = "schedule_timezone must be null (UTC) or an IANA time zone name such as \"Europe/Berlin\", \"America/New_York\" or \"UTC\"."
+  }
+}
+
+variable "create_dashboard" {
+  description = "Create a CloudWatch dashboard named `<name>-<region>` (dashboards are account-wide): the alarms, backups succeeded/failed/pending/deleted, unprotected tables, backup storage, both functions' errors and durations, the monitoring queue's oldest message and both dead-letter queues."
+  type        = bool
+  default     = true
+}
+
+variable "runbook_url" {
+  description = "Address of the runbook; each alarm's description links to its section (`<runbook_url>#<anchor>`). Point it at your copy of `docs/runbook.md` (an internal wiki or a fork) if operators cannot reach the default."
+  type        = string
+  default     = "https://github.com/example-org/terraform-aws-dynamodb-backup/blob/main/docs/runbook.md"
+
+  validation {
+    condition     = can(regex("^https?://[^#\\s]+$", var.runbook_url))
+    error_message = "runbook_url must be an http(s) address without a #fragment, such as \"https://github.com/example-org/terraform-aws-dynamodb-backup/blob/main/docs/runbook.md\"."
+  }
 }

@@ -72,9 +72,12 @@ module "dynamodb_backup" {
 
   name               = "prod-dynamodb-backup"
   schedule_rule_name = "ProdDynamoDBBackupSchedule"
-  # 02:30 UTC every day; cron schedules need the dead-man window set explicitly.
+  # 02:30 every day; cron schedules need the dead-man window set explicitly.
   schedule_expression           = "cron(30 2 * * ? *)"
   alarm_dead_man_window_seconds = 97200 # 27 hours
+  # Dublin time (an EventBridge Scheduler schedule instead of the UTC rule). 02:30 is
+  # never skipped or repeated there: Irish clocks change between 01:00 and 02:00.
+  schedule_timezone = "Europe/Dublin"
 
   table_names        = ["orders", "customers", "invoices", "payments.v2"]
   backup_name_prefix = "nightly"

@@ -26,6 +26,7 @@ EXPECTED_SKIPS = {
     "CKV_AWS_158",  # log groups: CloudWatch Logs encryption unless kms_key_arn
     "CKV_AWS_173",  # environment holds no secrets
     "CKV_AWS_272",  # code signing: zip built from source at plan time
+    "CKV_AWS_297",  # Scheduler schedule: no secret in it, AWS-owned key
 }
 
 

@@ -49,6 +49,7 @@ class Expected:
     emails: list[str] = field(default_factory=list)
     keep: dict[str, int] = field(default_factory=dict)  # tier -> count, unset tiers 0
     overrides: dict[str, dict[str, int]] = field(default_factory=dict)
+    timezone: str | None = None  # schedule_timezone: an EventBridge Scheduler schedule
 
 
 EXAMPLES: dict[str, Expected] = {
@@ -92,6 +93,28 @@ EXAMPLES: dict[str, Expected] = {
         existing_topic=False,
         emails=["platform-team@example.com"],
     ),
+    # The first of its two instances (module.dynamodb_backup, eu-west-1); the second is
+    # checked in test_module_operations.py.
+    "multi-region": Expected(
+        name="dynamodb-backup-eu-west-1",
+        table_names=["orders", "customers"],
+        table_tags={},
+        prefix="scheduled",
+        schedule="rate(1 day)",
+        rule_name="DynamoDBBackupScheduleRule",
+        retention_days=3,
+        min_keep=1,
+        max_wait=360,
+        monitor_timeout=180,
+        batch_size=10,
+        max_concurrency=2,
+        queue_retention=3660,
+        max_receive_count=3,
+        dead_man_hours=26,  # 24 h + 2 h margin
+        customer_key=False,
+        existing_topic=False,
+        emails=["platform-team@example.com"],
+    ),
     "complete": Expected(
         name="prod-dynamodb-backup",
         table_names=["orders", "customers", "invoices", "payments.v2"],
@@ -116,10 +139,14 @@ EXAMPLES: dict[str, Expected] = {
         ok_notifications=True,
         keep={"weekly": 8, "monthly": 12, "yearly": 1},
         overrides={"payments.v2": {"keep_yearly": 7}},
+        timezone="Europe/Dublin",
     ),
 }
 
 ALL = sorted(EXAMPLES)
+# Examples triggered by the EventBridge rule (no schedule_timezone); the others are
+# checked in test_module_operations.py.
+RULE = [n for n in ALL if EXAMPLES[n].timezone is None]
 
 
 def ex(name: str) -> tfeval.Parsed:
@@ -161,11 +188,11 @@ def documented_variables() -> dict[str, set[str]]:
 # -- schedule -> scheduler --------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", ALL)
+@pytest.mark.parametrize("name", RULE)
 def test_schedule_rule_invokes_the_scheduler(name: str) -> None:
     e = EXAMPLES[name]
-    rule = res(name, "aws_cloudwatch_event_rule.schedule")
-    target = res(name, "aws_cloudwatch_event_target.scheduler")
+    rule = res(name, "aws_cloudwatch_event_rule.schedule[0]")
+    target = res(name, "aws_cloudwatch_event_target.scheduler[0]")
     scheduler = res(name, "aws_lambda_function.scheduler")
 
     assert rule["name"] == e.rule_name
@@ -177,10 +204,10 @@ def test_schedule_rule_invokes_the_scheduler(name: str) -> None:
     assert target["dead_letter_config"]["arn"] == res(name, "aws_sqs_queue.scheduler_dlq")["id"]
 
 
-@pytest.mark.parametrize("name", ALL)
+@pytest.mark.parametrize("name", RULE)
 def test_invoke_permission_is_scoped_to_the_rule(name: str) -> None:
-    permission = res(name, "aws_lambda_permission.schedule")
-    assert permission["source_arn"] == res(name, "aws_cloudwatch_event_rule.schedule")["id"]
+    permission = res(name, "aws_lambda_permission.schedule[0]")
+    assert permission["source_arn"] == res(name, "aws_cloudwatch_event_rule.schedule[0]")["id"]
     scheduler = res(name, "aws_lambda_function.scheduler")
     assert permission["function_name"] == scheduler["function_name"]
     assert permission["principal"] == "events.amazonaws.com"
@@ -342,12 +369,16 @@ def test_failed_scheduler_invocations_are_kept_and_alarmed(name: str) -> None:
     assert dlq["message_retention_seconds"] == 1209600
     alarm = res(name, 'aws_cloudwatch_metric_alarm.dlq_not_empty["scheduler"]')
     assert alarm["dimensions"] == {"QueueName": dlq["name"]}
+    if EXAMPLES[name].timezone is not None:
+        # EventBridge Scheduler delivers with the schedule's role: no queue policy.
+        assert tfeval.find_all(ex(name), f"{M}.aws_sqs_queue_policy.") == []
+        return
     # EventBridge may deliver undeliverable events there, and only for this rule.
-    policy = json.loads(res(name, "aws_sqs_queue_policy.scheduler_dlq")["policy"])
+    policy = json.loads(res(name, "aws_sqs_queue_policy.scheduler_dlq[0]")["policy"])
     (statement,) = policy["Statement"]
     assert statement["Principal"] == {"Service": "events.amazonaws.com"}
     assert statement["Resource"] == dlq["id"]
-    rule = res(name, "aws_cloudwatch_event_rule.schedule")["id"]
+    rule = res(name, "aws_cloudwatch_event_rule.schedule[0]")["id"]
     assert statement["Condition"] == {"ArnEquals": {"aws:SourceArn": rule}}
 
 

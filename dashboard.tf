@@ -1,0 +1,104 @@
+################################################################################
+# CloudWatch dashboard: the backups at a glance
+################################################################################
+
+# Built from the names the alarms use (alarms.tf): the same functions, queues, namespace
+# and BackupNamePrefix dimension.
+locals {
+  dashboard_period = 3600
+  dashboard_prefix = var.backup_name_prefix
+
+  dashboard_backup_metrics = ["BackupsSucceeded", "BackupsFailed", "BackupsPending", "BackupsDeleted"]
+
+  dashboard_alarm_arns = concat(
+    [for a in aws_cloudwatch_metric_alarm.no_backup_succeeded : a.arn],
+    [for a in aws_cloudwatch_metric_alarm.backups_failed : a.arn],
+    [for k in sort(keys(aws_cloudwatch_metric_alarm.function_errors)) : aws_cloudwatch_metric_alarm.function_errors[k].arn],
+    [for k in sort(keys(aws_cloudwatch_metric_alarm.dlq_not_empty)) : aws_cloudwatch_metric_alarm.dlq_not_empty[k].arn],
+  )
+
+  dashboard_metric_widgets = [
+    {
+      title   = "Backups (prefix ${local.dashboard_prefix})"
+      stat    = "Sum"
+      view    = "timeSeries"
+      metrics = [for m in local.dashboard_backup_metrics : [var.metrics_namespace, m, "BackupNamePrefix", local.dashboard_prefix]]
+    },
+    {
+      title   = "Tables no selection covers"
+      stat    = "Maximum"
+      view    = "timeSeries"
+      metrics = [[var.metrics_namespace, "TablesUnprotected", "BackupNamePrefix", local.dashboard_prefix]]
+    },
+    {
+      title   = "Storage of own backups (bytes)"
+      stat    = "Maximum"
+      view    = "timeSeries"
+      metrics = [[var.metrics_namespace, "BackupStorageBytes", "BackupNamePrefix", local.dashboard_prefix]]
+    },
+    {
+      title   = "Function errors"
+      stat    = "Sum"
+      view    = "timeSeries"
+      metrics = [for k in ["scheduler", "monitor"] : ["AWS/Lambda", "Errors", "FunctionName", local.function_names[k]]]
+    },
+    {
+      title   = "Function duration (ms, maximum)"
+      stat    = "Maximum"
+      view    = "timeSeries"
+      metrics = [for k in ["scheduler", "monitor"] : ["AWS/Lambda", "Duration", "FunctionName", local.function_names[k]]]
+    },
+    {
+      title   = "Monitoring queue: age of oldest message (s)"
+      stat    = "Maximum"
+      view    = "timeSeries"
+      metrics = [["AWS/SQS", "ApproximateAgeOfOldestMessage", "QueueName", aws_sqs_queue.monitor.name]]
+    },
+    {
+      title   = "Dead-letter queues: messages visible"
+      stat    = "Maximum"
+      view    = "timeSeries"
+      metrics = [for k in ["monitor", "scheduler"] : ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", local.dlq_names[k]]]
+    },
+  ]
+
+  dashboard_widgets = concat(
+    length(local.dashboard_alarm_arns) == 0 ? [] : [{
+      type   = "alarm"
+      x      = 0
+      y      = 0
+      width  = 24
+      height = 3
+      properties = {
+        title  = "Alarms"
+        alarms = local.dashboard_alarm_arns
+      }
+    }],
+    [for i, w in local.dashboard_metric_widgets : {
+      type   = "metric"
+      x      = (i % 3) * 8
+      y      = 3 + floor(i / 3) * 6
+      width  = 8
+      height = 6
+      properties = {
+        title   = w.title
+        view    = w.view
+        stat    = w.stat
+        period  = local.dashboard_period
+        region  = local.region
+        metrics = w.metrics
+      }
+    }],
+  )
+
+  dashboard_body = jsonencode({ start = "-P7D", widgets = local.dashboard_widgets })
+}
+
+resource "aws_cloudwatch_dashboard" "this" {
+  count = var.create_dashboard ? 1 : 0
+
+  # Dashboards are account-wide (not regional): the region keeps two regions' instances
+  # of one name apart.
+  dashboard_name = "${var.name}-${local.region}"
+  dashboard_body = local.dashboard_body
+}

@@ -1,0 +1,16 @@
+################################################################################
+# Runbook links of the alarms (docs/runbook.md)
+################################################################################
+
+# Section anchors of docs/runbook.md (GitHub's rules: lower case, punctuation dropped,
+# spaces to hyphens), keyed like outputs.alarm_arns. A test checks each exists.
+locals {
+  runbook_anchors = {
+    scheduler_errors        = "alarm-scheduler-function-errors"
+    monitor_errors          = "alarm-monitor-function-errors"
+    backups_failed          = "alarm-backups-failed"
+    monitor_dlq_not_empty   = "alarm-monitor-dead-letter-queue-not-empty"
+    scheduler_dlq_not_empty = "alarm-scheduler-dead-letter-queue-not-empty"
+    no_backup_succeeded     = "alarm-no-backup-succeeded-dead-man"
+  }
+}
