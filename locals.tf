@@ -3,6 +3,20 @@ locals {
   region     = data.aws_region.current.id
   account_id = data.aws_caller_identity.current.account_id
 
+  ##############################################################################
+  # Lambda's log filter follows log_level (Lambda's names: TRACE DEBUG INFO WARN ERROR
+  # FATAL); the platform's own lines (START, END, REPORT, errors) from WARN up.
+  ##############################################################################
+
+  lambda_application_log_levels = {
+    DEBUG    = "DEBUG"
+    INFO     = "INFO"
+    WARNING  = "WARN"
+    ERROR    = "ERROR"
+    CRITICAL = "FATAL"
+  }
+  lambda_system_log_level = "WARN"
+
   scheduler_function_name = "${var.name}-scheduler"
   monitor_function_name   = "${var.name}-monitor"
 

@@ -141,9 +141,13 @@ resource "aws_lambda_function" "scheduler" {
     mode = "PassThrough"
   }
 
+  # With JSON logs Lambda drops records below application_log_level before they reach
+  # the log group, so it follows log_level (else DEBUG would show nothing more than INFO).
   logging_config {
-    log_format = "JSON"
-    log_group  = aws_cloudwatch_log_group.scheduler.name
+    log_format            = "JSON"
+    log_group             = aws_cloudwatch_log_group.scheduler.name
+    application_log_level = local.lambda_application_log_levels[var.log_level]
+    system_log_level      = local.lambda_system_log_level
   }
 
   tags = merge(var.tags, var.lambda_function_tags)
@@ -204,9 +208,13 @@ resource "aws_lambda_function" "monitor" {
     mode = "PassThrough"
   }
 
+  # With JSON logs Lambda drops records below application_log_level before they reach
+  # the log group, so it follows log_level (else DEBUG would show nothing more than INFO).
   logging_config {
-    log_format = "JSON"
-    log_group  = aws_cloudwatch_log_group.monitor.name
+    log_format            = "JSON"
+    log_group             = aws_cloudwatch_log_group.monitor.name
+    application_log_level = local.lambda_application_log_levels[var.log_level]
+    system_log_level      = local.lambda_system_log_level
   }
 
   tags = merge(var.tags, var.lambda_function_tags)

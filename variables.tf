@@ -193,7 +193,7 @@ variable "architecture" {
 }
 
 variable "log_level" {
-  description = "`LOG_LEVEL` of both functions (Python logging level name)."
+  description = "`LOG_LEVEL` of both functions (Python logging level name), and the level from which Lambda keeps their JSON log records (`logging_config.application_log_level`, in Lambda's names: WARNING is WARN, CRITICAL is FATAL). Lambda's own platform lines are kept from WARN up."
   type        = string
   default     = "INFO"
 

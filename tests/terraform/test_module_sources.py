@@ -19,7 +19,7 @@ def test_version_constraints() -> None:
     assert terraform["required_version"] == '">= 1.5.0"'
     providers = terraform["required_providers"][0]
     assert providers["aws"]["source"] == '"hashicorp/aws"'
-    assert providers["aws"]["version"] == '">= 5.70.0, < 7.0.0"'
+    assert providers["aws"]["version"] == '">= 5.76.0, < 7.0.0"'
     assert providers["archive"]["version"] == '">= 2.4.0"'
 
 

@@ -218,6 +218,28 @@ def test_zip_holds_exactly_the_package_sources(name: str) -> None:
         assert s["content"] == (package / s["filename"]).read_text(encoding="utf-8")
 
 
+LAMBDA_LEVELS = {
+    "DEBUG": "DEBUG",
+    "INFO": "INFO",
+    "WARNING": "WARN",
+    "ERROR": "ERROR",
+    "CRITICAL": "FATAL",
+}
+
+
+def test_every_log_level_maps_to_lambdas_level_name(tmp_path: Path) -> None:
+    parsed = tfeval.evaluate_module(
+        tfeval.REPO,
+        {level.lower(): {"table_names": ["orders"], "log_level": level} for level in LAMBDA_LEVELS},
+        tmp_path,
+    )
+    for level, lambda_level in LAMBDA_LEVELS.items():
+        for function in ("scheduler", "monitor"):
+            f = tfeval.find(parsed, f"module.{level.lower()}.aws_lambda_function.{function}")
+            assert f["logging_config"]["application_log_level"] == lambda_level
+            assert f["environment"]["variables"]["LOG_LEVEL"] == level
+
+
 @pytest.mark.parametrize("name", ALL)
 def test_each_function_logs_json_to_its_own_log_group(name: str) -> None:
     e = EXAMPLES[name]
@@ -228,6 +250,9 @@ def test_each_function_logs_json_to_its_own_log_group(name: str) -> None:
         assert group["retention_in_days"] == e.log_retention
         assert f["logging_config"]["log_group"] == group["name"]
         assert f["logging_config"]["log_format"] == "JSON"
+        # Lambda filters JSON logs itself: the filter follows log_level in Lambda's names.
+        assert f["logging_config"]["application_log_level"] == LAMBDA_LEVELS[e.log_level]
+        assert f["logging_config"]["system_log_level"] == "WARN"
         if e.customer_key:
             assert group["kms_key_id"] == key_ids(name)[0]
 
