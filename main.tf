@@ -55,6 +55,7 @@ module "iam_policies" {
   account_id                        = local.account_id
   table_names                       = var.table_names
   table_tags                        = var.table_tags
+  dynamodb_abac_enabled             = var.dynamodb_abac_enabled
   queue_arn                         = aws_sqs_queue.monitor.arn
   topic_arn                         = local.sns_topic_arn
   kms_key_arns                      = local.kms_key_arns

@@ -86,6 +86,12 @@ variable "table_tags" {
   }
 }
 
+variable "dynamodb_abac_enabled" {
+  description = "Whether attribute-based access control (ABAC) is enabled for DynamoDB in this account and region. With `true` (default) tag selection may back up only the tables that carry `table_tags` (IAM `aws:ResourceTag` conditions). Where ABAC is off those conditions see no tags and every `CreateBackup` is AccessDenied: enable ABAC for DynamoDB in the account and region, or set `false`. Then the scheduler's role may back up any table of the region (the selection by tags still happens at run time, but a bug or a changed tag could create backups, which cost storage, of tables nobody selected). No effect without `table_tags`."
+  type        = bool
+  default     = true
+}
+
 variable "backup_name_prefix" {
   description = "Every backup the module creates is named `<prefix>-<table>-<slot>`; retention deletes only backups with this prefix. Also the `BackupNamePrefix` dimension of the metrics."
   type        = string

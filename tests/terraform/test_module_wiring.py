@@ -523,6 +523,7 @@ def test_iam_policies_module_gets_this_deployments_resources(name: str) -> None:
     inputs = res(name, "module.iam_policies")
     assert inputs["table_names"] == e.table_names
     assert inputs["table_tags"] == e.table_tags
+    assert inputs["dynamodb_abac_enabled"] is True
     assert inputs["queue_arn"] == res(name, "aws_sqs_queue.monitor")["id"]
     assert inputs["topic_arn"] == topic_id(name)
     assert inputs["kms_key_arns"] == key_ids(name)
@@ -571,6 +572,7 @@ def expected_policies(inputs: dict[str, Any]) -> tuple[list[Any], list[Any]]:
     """The issue's rules, written out: (scheduler statements, monitor statements)."""
     names: list[str] = inputs["table_names"]
     tags: dict[str, str] = inputs["table_tags"]
+    abac: bool = inputs.get("dynamodb_abac_enabled", True)
     keys: list[str] = inputs["kms_key_arns"]
     queue, topic = inputs["queue_arn"], inputs["topic_arn"]
     logs = ["logs:CreateLogStream", "logs:PutLogEvents"]
@@ -601,7 +603,7 @@ def expected_policies(inputs: dict[str, Any]) -> tuple[list[Any], list[Any]]:
                 "CreateBackupOfTaggedTables",
                 ["dynamodb:CreateBackup"],
                 [f"{ARN}:table/*"],
-                tag_condition,
+                tag_condition if abac else None,  # with ABAC off: the region's tables
             ),
             statement("FindTaggedTables", ["tag:GetResources"], ["*"]),
         ]
@@ -674,7 +676,10 @@ def test_no_wildcard_beyond_the_ones_the_issue_allows(name: str, tmp_path: Path)
                     assert s["Action"] in (["dynamodb:ListBackups"], ["tag:GetResources"])
                 elif r == f"{ARN}:table/*":
                     assert s["Action"] == ["dynamodb:CreateBackup"]
-                    assert "aws:ResourceTag/" in json.dumps(s["Condition"])
+                    if inputs.get("dynamodb_abac_enabled", True):
+                        assert "aws:ResourceTag/" in json.dumps(s["Condition"])
+                    else:
+                        assert "Condition" not in s
                 elif r == f"{ARN}:table/*/backup/*":
                     assert inputs["table_tags"], "table/*/backup/* only with tag selection"
                 elif r.endswith(":*"):
@@ -682,3 +687,43 @@ def test_no_wildcard_beyond_the_ones_the_issue_allows(name: str, tmp_path: Path)
                 elif "*" in r:
                     assert r.endswith("/backup/*")
                     assert "*" not in r.removesuffix("/backup/*")
+
+
+def test_tag_selection_without_abac_grants_create_backup_on_the_regions_tables(
+    tmp_path: Path,
+) -> None:
+    """Where DynamoDB ABAC is off, aws:ResourceTag conditions see no tags: the grant then has
+    none, and everything else (names, monitor, listing) stays as with ABAC."""
+    with_abac = iam_inputs("tag-selection")
+    without = {**with_abac, "dynamodb_abac_enabled": False}
+    names_too = {**without, "table_names": ["orders"]}
+    parsed = tfeval.evaluate_module(
+        tfeval.IAM_POLICIES, {"on": with_abac, "off": without, "both": names_too}, tmp_path
+    )
+    for module, inputs in (("on", with_abac), ("off", without), ("both", names_too)):
+        scheduler = json.loads(
+            tfeval.find(parsed, f"module.{module}.output.scheduler_policy_json")["value"]
+        )
+        monitor = json.loads(
+            tfeval.find(parsed, f"module.{module}.output.monitor_policy_json")["value"]
+        )
+        want_scheduler, want_monitor = expected_policies(inputs)
+        assert by_sid(scheduler["Statement"]) == by_sid(want_scheduler)
+        assert by_sid(monitor["Statement"]) == by_sid(want_monitor)
+    off = json.loads(tfeval.find(parsed, "module.off.output.scheduler_policy_json")["value"])
+    (tagged,) = [s for s in off["Statement"] if s["Sid"] == "CreateBackupOfTaggedTables"]
+    assert tagged == {
+        "Sid": "CreateBackupOfTaggedTables",
+        "Effect": "Allow",
+        "Action": ["dynamodb:CreateBackup"],
+        "Resource": [f"{ARN}:table/*"],
+    }
+
+
+def test_root_module_passes_dynamodb_abac_enabled(tmp_path: Path) -> None:
+    parsed = tfeval.evaluate_module(
+        tfeval.REPO,
+        {"off": {"table_tags": {"backup": "daily"}, "dynamodb_abac_enabled": False}},
+        tmp_path,
+    )
+    assert tfeval.find(parsed, "module.off.module.iam_policies")["dynamodb_abac_enabled"] is False
