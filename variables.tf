@@ -156,13 +156,36 @@ variable "schedule_rule_name" {
 }
 
 variable "schedule_expression" {
-  description = "When to back up: an EventBridge `rate(...)` or `cron(...)` expression (UTC). With `cron(...)`, set `alarm_dead_man_window_seconds`."
+  description = "When to back up: an EventBridge `rate(...)` or `cron(...)` expression (UTC). `rate(<n> <unit>)`: n >= 1, unit minute(s), hour(s) or day(s), singular for 1. `cron(<minutes> <hours> <day-of-month> <month> <day-of-week> <year>)`: minutes 0-59, hours 0-23, day-of-month 1-31 (also `?`, `L`, `W`), month 1-12 or JAN-DEC, day-of-week 1-7 or SUN-SAT (also `?`, `L`, `#`), year 1970-2199, with `,` `-` `*` `/`; exactly one of day-of-month and day-of-week is `?`. With `cron(...)`, set `alarm_dead_man_window_seconds`."
   type        = string
   default     = "rate(1 day)"
 
   validation {
-    condition     = can(regex("^(rate\\((1 (minute|hour|day)|([2-9]|[1-9][0-9]+) (minutes|hours|days))\\)|cron\\(\\S+ \\S+ \\S+ \\S+ \\S+ \\S+\\))$", var.schedule_expression))
-    error_message = "schedule_expression must be 'rate(<n> <minute(s)|hour(s)|day(s)>)' (singular unit for 1) or 'cron(<6 fields>)'."
+    condition = (
+      can(regex("^rate\\((1 (minute|hour|day)|[1-9][0-9]* (minutes|hours|days))\\)$", var.schedule_expression)) &&
+      !can(regex("^rate\\(1 (minutes|hours|days)\\)$", var.schedule_expression))
+      ) || (
+      can(regex("^cron\\(\\S+( \\S+){5}\\)$", var.schedule_expression)) &&
+      alltrue([
+        for i, field in split(" ", trimsuffix(trimprefix(var.schedule_expression, "cron("), ")")) :
+        can(regex([
+          # minutes 0-59, hours 0-23: lists of *, n, n-m, each optionally /step
+          "^(\\*|[0-5]?[0-9](-[0-5]?[0-9])?)(/[0-9]+)?(,(\\*|[0-5]?[0-9](-[0-5]?[0-9])?)(/[0-9]+)?)*$",
+          "^(\\*|([01]?[0-9]|2[0-3])(-([01]?[0-9]|2[0-3]))?)(/[0-9]+)?(,(\\*|([01]?[0-9]|2[0-3])(-([01]?[0-9]|2[0-3]))?)(/[0-9]+)?)*$",
+          # day-of-month 1-31: also ?, L, LW and nW (nearest weekday)
+          "^(\\?|L|LW|([1-9]|[12][0-9]|3[01])W|((\\*|([1-9]|[12][0-9]|3[01])(-([1-9]|[12][0-9]|3[01]))?)(/[0-9]+)?(,(\\*|([1-9]|[12][0-9]|3[01])(-([1-9]|[12][0-9]|3[01]))?)(/[0-9]+)?)*))$",
+          # month 1-12 or JAN-DEC
+          "^(\\*|([1-9]|1[0-2]|JAN|FEB|MAR|APR|MAY|JUN|JUL|AUG|SEP|OCT|NOV|DEC)(-([1-9]|1[0-2]|JAN|FEB|MAR|APR|MAY|JUN|JUL|AUG|SEP|OCT|NOV|DEC))?)(/[0-9]+)?(,(\\*|([1-9]|1[0-2]|JAN|FEB|MAR|APR|MAY|JUN|JUL|AUG|SEP|OCT|NOV|DEC)(-([1-9]|1[0-2]|JAN|FEB|MAR|APR|MAY|JUN|JUL|AUG|SEP|OCT|NOV|DEC))?)(/[0-9]+)?)*$",
+          # day-of-week 1-7 or SUN-SAT: also ?, L, nL (last weekday n) and n#k (k-th weekday n)
+          "^(\\?|L|([1-7]|SUN|MON|TUE|WED|THU|FRI|SAT)(L|#[1-5])|(\\*|([1-7]|SUN|MON|TUE|WED|THU|FRI|SAT)(-([1-7]|SUN|MON|TUE|WED|THU|FRI|SAT))?)(,(\\*|([1-7]|SUN|MON|TUE|WED|THU|FRI|SAT)(-([1-7]|SUN|MON|TUE|WED|THU|FRI|SAT))?))*)$",
+          # year 1970-2199
+          "^(\\*|(19[7-9][0-9]|2[01][0-9][0-9])(-(19[7-9][0-9]|2[01][0-9][0-9]))?)(/[0-9]+)?(,(\\*|(19[7-9][0-9]|2[01][0-9][0-9])(-(19[7-9][0-9]|2[01][0-9][0-9]))?)(/[0-9]+)?)*$",
+        ][i], field))
+      ]) &&
+      # exactly one of day-of-month and day-of-week is ?
+      (try(split(" ", var.schedule_expression)[2], "") == "?") != (try(split(" ", var.schedule_expression)[4], "") == "?")
+    )
+    error_message = "schedule_expression must be an EventBridge expression, for example 'rate(1 day)', 'rate(12 hours)' (n >= 1, singular unit for 1) or 'cron(0 4 * * ? *)' (daily at 04:00 UTC; six fields: minutes 0-59, hours 0-23, day-of-month 1-31 or ? L W, month 1-12 or JAN-DEC, day-of-week 1-7 or SUN-SAT or ? L #, year 1970-2199; exactly one of day-of-month and day-of-week is '?', as in 'cron(30 2 ? * MON-FRI *)')."
   }
 }
 
