@@ -52,11 +52,11 @@ resource "aws_cloudwatch_metric_alarm" "backups_failed" {
   count = var.create_alarms && var.alarm_backups_failed_enabled ? 1 : 0
 
   alarm_name        = "${var.name}-backups-failed"
-  alarm_description = "At least one DynamoDB backup with prefix ${var.backup_name_prefix} could not start, failed or timed out; the alert e-mail names the tables."
+  alarm_description = "At least one DynamoDB backup with prefix ${local.backup_name_prefix} could not start, failed or timed out; the alert e-mail names the tables."
 
   namespace   = var.metrics_namespace
   metric_name = "BackupsFailed"
-  dimensions  = { BackupNamePrefix = var.backup_name_prefix }
+  dimensions  = { BackupNamePrefix = local.backup_name_prefix }
   statistic   = "Sum"
   period      = var.alarm_period_seconds
 
@@ -101,11 +101,11 @@ resource "aws_cloudwatch_metric_alarm" "no_backup_succeeded" {
   count = var.create_alarms && var.alarm_dead_man_enabled ? 1 : 0
 
   alarm_name        = "${var.name}-no-backup-succeeded"
-  alarm_description = "No DynamoDB backup with prefix ${var.backup_name_prefix} succeeded in the last ${coalesce(local.dead_man_evaluation_periods, 0)} hours (schedule ${var.schedule_expression})."
+  alarm_description = "No DynamoDB backup with prefix ${local.backup_name_prefix} succeeded in the last ${coalesce(local.dead_man_evaluation_periods, 0)} hours (schedule ${var.schedule_expression})."
 
   namespace   = var.metrics_namespace
   metric_name = "BackupsSucceeded"
-  dimensions  = { BackupNamePrefix = var.backup_name_prefix }
+  dimensions  = { BackupNamePrefix = local.backup_name_prefix }
   statistic   = "Sum"
   period      = 3600
 

@@ -65,7 +65,7 @@ module "iam_policies" {
 }
 
 resource "aws_iam_role" "scheduler" {
-  name                 = local.scheduler_function_name
+  name                 = local.role_names["scheduler"]
   description          = "Runs the DynamoDB backup scheduler ${local.scheduler_function_name}."
   assume_role_policy   = jsonencode({ Version = "2012-10-17", Statement = [{ Effect = "Allow", Action = "sts:AssumeRole", Principal = { Service = "lambda.amazonaws.com" } }] })
   permissions_boundary = var.role_permissions_boundary
@@ -80,7 +80,7 @@ resource "aws_iam_role_policy" "scheduler" {
 }
 
 resource "aws_iam_role" "monitor" {
-  name                 = local.monitor_function_name
+  name                 = local.role_names["monitor"]
   description          = "Runs the DynamoDB backup monitor ${local.monitor_function_name}."
   assume_role_policy   = jsonencode({ Version = "2012-10-17", Statement = [{ Effect = "Allow", Action = "sts:AssumeRole", Principal = { Service = "lambda.amazonaws.com" } }] })
   permissions_boundary = var.role_permissions_boundary
@@ -122,7 +122,7 @@ resource "aws_lambda_function" "scheduler" {
     variables = merge(
       {
         TABLE_TAGS         = jsonencode(var.table_tags)
-        BACKUP_NAME_PREFIX = var.backup_name_prefix
+        BACKUP_NAME_PREFIX = local.backup_name_prefix
         MONITOR_QUEUE_URL  = aws_sqs_queue.monitor.id
         ALERT_TOPIC_ARN    = local.sns_topic_arn
         LOG_LEVEL          = var.log_level
@@ -194,7 +194,7 @@ resource "aws_lambda_function" "monitor" {
 
   environment {
     variables = {
-      BACKUP_NAME_PREFIX  = var.backup_name_prefix
+      BACKUP_NAME_PREFIX  = local.backup_name_prefix
       MONITOR_QUEUE_URL   = aws_sqs_queue.monitor.id
       ALERT_TOPIC_ARN     = local.sns_topic_arn
       RETENTION_DAYS      = tostring(var.retention_days)
@@ -228,7 +228,7 @@ resource "aws_lambda_function" "monitor" {
 ################################################################################
 
 resource "aws_cloudwatch_event_rule" "schedule" {
-  name                = var.schedule_rule_name
+  name                = local.schedule_rule_name
   description         = "Starts the DynamoDB backup scheduler ${local.scheduler_function_name}."
   schedule_expression = var.schedule_expression
   state               = var.schedule_enabled ? "ENABLED" : "DISABLED"

@@ -147,3 +147,8 @@ output "lambda_package_path" {
   description = "Path of the zip both functions run."
   value       = data.archive_file.lambda.output_path
 }
+
+output "backup_name_prefix" {
+  description = "Prefix of every backup this instance creates and owns (`backup_name_prefix`, or `name` by default); also the `BackupNamePrefix` dimension of its metrics."
+  value       = local.backup_name_prefix
+}

@@ -3,7 +3,7 @@
 ################################################################################
 
 variable "name" {
-  description = "Name stem of every resource the module creates (functions `<name>-scheduler` and `<name>-monitor`, queue `<name>-monitor.fifo`, roles, log groups, alarms). Letters, digits, `-` and `_`, 1-40 characters."
+  description = "Name stem of every resource the module creates (functions `<name>-scheduler` and `<name>-monitor`, queues `<name>-monitor.fifo`, `<name>-monitor-dlq.fifo` and `<name>-scheduler-dlq`, roles `<name>-scheduler-<region>` and `<name>-monitor-<region>`, log groups, alarms `<name>-...`, topic `<name>-alerts`, rule `<name>-schedule`) and, by default, the backups' name prefix. Two instances in one account must differ in it. Letters, digits, `-` and `_`, 1-40 characters."
   type        = string
   default     = "dynamodb-backup"
 
@@ -93,13 +93,13 @@ variable "dynamodb_abac_enabled" {
 }
 
 variable "backup_name_prefix" {
-  description = "Every backup the module creates is named `<prefix>-<table>-<slot>`; retention deletes only backups with this prefix. Also the `BackupNamePrefix` dimension of the metrics."
+  description = "Every backup the module creates is named `<prefix>-<table>-<slot>`; retention deletes only backups with exactly such names. Also the `BackupNamePrefix` dimension of the metrics and backup alarms. `null` (default): `name`, so two instances that differ in `name` never share backups or metrics. Before this default, the prefix was `scheduled`: set `backup_name_prefix = \"scheduled\"` to keep an existing deployment's backups its own (see Upgrading in the README)."
   type        = string
-  default     = "scheduled"
+  default     = null
 
   validation {
-    condition     = can(regex("^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$", var.backup_name_prefix))
-    error_message = "backup_name_prefix must be 1-64 characters of [a-zA-Z0-9_.-], starting with a letter or digit."
+    condition     = var.backup_name_prefix == null || can(regex("^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$", var.backup_name_prefix))
+    error_message = "backup_name_prefix must be null (use name) or 1-64 characters of [a-zA-Z0-9_.-] starting with a letter or digit, for example \"nightly\"."
   }
 }
 
@@ -145,13 +145,13 @@ variable "max_wait_minutes" {
 ################################################################################
 
 variable "schedule_rule_name" {
-  description = "Name of the EventBridge rule (default event bus) that starts the scheduler. Unique per region and account: set it when you deploy the module more than once."
+  description = "Name of the EventBridge rule (default event bus) that starts the scheduler; unique per account and region. `null` (default): `<name>-schedule`. Before this default the rule was `DynamoDBBackupScheduleRule`: set that name to keep an existing deployment's rule (see Upgrading in the README)."
   type        = string
-  default     = "DynamoDBBackupScheduleRule"
+  default     = null
 
   validation {
-    condition     = can(regex("^[a-zA-Z0-9_.-]{1,64}$", var.schedule_rule_name))
-    error_message = "schedule_rule_name must be 1-64 characters of [a-zA-Z0-9_.-]."
+    condition     = var.schedule_rule_name == null || can(regex("^[a-zA-Z0-9_.-]{1,64}$", var.schedule_rule_name))
+    error_message = "schedule_rule_name must be null (use <name>-schedule) or 1-64 characters of [a-zA-Z0-9_.-], for example \"DynamoDBBackupScheduleRule\"."
   }
 }
 
