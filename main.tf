@@ -259,3 +259,46 @@ resource "aws_lambda_permission" "schedule" {
   principal     = "events.amazonaws.com"
   source_arn    = aws_cloudwatch_event_rule.schedule.arn
 }
+
+################################################################################
+# First backup at apply: arms the dead-man alarm (alarms.tf) minutes after a deploy
+################################################################################
+
+# The time of the first apply, kept: later applies leave it (and so the invocation) alone.
+resource "terraform_data" "first_backup_slot" {
+  count = var.first_backup_at_apply ? 1 : 0
+
+  input = timestamp()
+
+  lifecycle {
+    ignore_changes = [input]
+  }
+}
+
+# One scheduler run at create, with a scheduled event whose time (the slot) is the first
+# apply's: it backs up the selection as a scheduled run would (named
+# <prefix>-<table>-<slot>, own backups that retention deletes in turn), and its success
+# turns the dead-man alarm OK. Idempotent per slot like every run.
+resource "aws_lambda_invocation" "first_backup" {
+  count = var.first_backup_at_apply ? 1 : 0
+
+  function_name = aws_lambda_function.scheduler.function_name
+  input = jsonencode({
+    version       = "0"
+    id            = "first-backup-at-apply"
+    "detail-type" = "Scheduled Event"
+    source        = "aws.events"
+    account       = local.account_id
+    time          = terraform_data.first_backup_slot[0].output
+    region        = local.region
+    resources     = [aws_cloudwatch_event_rule.schedule.arn]
+    detail        = {}
+  })
+
+  # The run hands its backups to the monitor; both must be able to work.
+  depends_on = [
+    aws_lambda_event_source_mapping.monitor,
+    aws_iam_role_policy.scheduler,
+    aws_iam_role_policy.monitor,
+  ]
+}

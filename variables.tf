@@ -514,7 +514,13 @@ variable "alarm_scheduler_dlq_enabled" {
 }
 
 variable "alarm_dead_man_enabled" {
-  description = "Alarm when no backup succeeded within the schedule's period plus `alarm_dead_man_margin_seconds` (`BackupsSucceeded` missing counts as breaching)."
+  description = "Alarm when no backup succeeded within the schedule's period plus `alarm_dead_man_margin_seconds`: the alarm leaves OK for INSUFFICIENT_DATA (missing data is `missing`) and notifies the topic. A fresh deploy starts in INSUFFICIENT_DATA and notifies nobody; the first success (at apply with `first_backup_at_apply`) turns it OK."
+  type        = bool
+  default     = true
+}
+
+variable "first_backup_at_apply" {
+  description = "Run the scheduler once when the module is first applied (an `aws_lambda_invocation` with a scheduled event whose time is the apply's), so the first backups exist at once and their success arms the dead-man alarm within minutes. `false`: the alarm arms with the first scheduled success, and a schedule that never fires at all leaves it in INSUFFICIENT_DATA without a notification."
   type        = bool
   default     = true
 }

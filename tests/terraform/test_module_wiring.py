@@ -414,11 +414,17 @@ def test_alarm_metrics(name: str) -> None:
 
 @pytest.mark.parametrize("name", ALL)
 def test_dead_man_alarm_fires_when_no_backup_succeeded_within_the_period(name: str) -> None:
+    """treat_missing_data = "missing": "If all data points in the alarm evaluation range are
+    missing, the alarm transitions to INSUFFICIENT_DATA" (CloudWatch User Guide)."""
     e = EXAMPLES[name]
     a = res(name, "aws_cloudwatch_metric_alarm.no_backup_succeeded[0]")
     assert (a["namespace"], a["metric_name"]) == ("DynamoDBBackup", "BackupsSucceeded")
     assert a["dimensions"] == {"BackupNamePrefix": e.prefix}
-    assert a["treat_missing_data"] == "breaching"
+    # A fresh deploy stays in INSUFFICIENT_DATA (no state change, no action); a window
+    # without any success takes the alarm from OK to INSUFFICIENT_DATA, which notifies.
+    assert a["treat_missing_data"] == "missing"
+    assert a["insufficient_data_actions"] == [topic_id(name)]
+    assert a["alarm_actions"] == [topic_id(name)]
     assert (a["statistic"], a["comparison_operator"], a["threshold"]) == (
         "Sum",
         "LessThanThreshold",
@@ -727,3 +733,66 @@ def test_root_module_passes_dynamodb_abac_enabled(tmp_path: Path) -> None:
         tmp_path,
     )
     assert tfeval.find(parsed, "module.off.module.iam_policies")["dynamodb_abac_enabled"] is False
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_first_backup_at_apply_arms_the_dead_man_alarm(name: str) -> None:
+    """One scheduler run at create, with a scheduled event at the first apply's time, after
+    the monitor can work. (tfparse leaves the event's unknown parts null: the rule ARN, the
+    account, the region and the slot are checked on the source below.)"""
+    invocation = res(name, "aws_lambda_invocation.first_backup[0]")
+    scheduler = res(name, "aws_lambda_function.scheduler")
+    slot = res(name, "terraform_data.first_backup_slot[0]")
+    assert invocation["function_name"] == scheduler["function_name"]
+    event = json.loads(invocation["input"])
+    assert set(event) == {
+        "version",
+        "id",
+        "detail-type",
+        "source",
+        "account",
+        "time",
+        "region",
+        "resources",
+        "detail",
+    }
+    assert (event["detail-type"], event["source"], event["version"]) == (
+        "Scheduled Event",
+        "aws.events",
+        "0",
+    )
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", slot["input"])
+    depends = {d["id"] for d in tfeval.as_list(invocation.get("depends_on"))}
+    assert depends == {
+        res(name, "aws_lambda_event_source_mapping.monitor")["id"],
+        res(name, "aws_iam_role_policy.scheduler")["id"],
+        res(name, "aws_iam_role_policy.monitor")["id"],
+    }
+
+
+def test_first_backup_event_is_a_scheduled_event_at_the_frozen_slot() -> None:
+    text = (tfeval.REPO / "main.tf").read_text(encoding="utf-8")
+    data = text[text.index('resource "terraform_data" "first_backup_slot"') :]
+    data = data[: data.index("\n}\n")]
+    assert "input = timestamp()" in data
+    assert "ignore_changes = [input]" in data  # later applies never move the slot
+    invocation = text[text.index('resource "aws_lambda_invocation" "first_backup"') :]
+    invocation = invocation[: invocation.index("\n}\n")]
+    for line in (
+        "time          = terraform_data.first_backup_slot[0].output",
+        "resources     = [aws_cloudwatch_event_rule.schedule.arn]",
+        "account       = local.account_id",
+        "region        = local.region",
+        "detail        = {}",
+    ):
+        assert line in invocation, line
+
+
+def test_first_backup_at_apply_can_be_turned_off(tmp_path: Path) -> None:
+    parsed = tfeval.evaluate_module(
+        tfeval.REPO, {"off": {"table_names": ["orders"], "first_backup_at_apply": False}}, tmp_path
+    )
+    assert tfeval.find_all(parsed, "module.off.aws_lambda_invocation.") == []
+    assert tfeval.find_all(parsed, "module.off.terraform_data.") == []
+    alarm = tfeval.find(parsed, "module.off.aws_cloudwatch_metric_alarm.no_backup_succeeded[0]")
+    assert alarm["treat_missing_data"] == "missing"

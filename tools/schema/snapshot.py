@@ -69,6 +69,7 @@ TYPES: dict[str, tuple[str, ...]] = {
         "aws_lambda_event_source_mapping",
         "aws_lambda_function_event_invoke_config",
         "aws_lambda_alias",
+        "aws_lambda_invocation",
         "aws_cloudwatch_log_group",
         "aws_cloudwatch_event_rule",
         "aws_cloudwatch_event_target",
