@@ -52,11 +52,11 @@ resource "aws_cloudwatch_metric_alarm" "backups_failed" {
   count = var.create_alarms && var.alarm_backups_failed_enabled ? 1 : 0
 
   alarm_name        = "${var.name}-backups-failed"
-  alarm_description = "At least one DynamoDB backup with prefix ${var.backup_name_prefix} could not start, failed or timed out; the alert e-mail names the tables. Runbook: ${var.runbook_url}#${local.runbook_anchors.backups_failed}"
+  alarm_description = "At least one DynamoDB backup with prefix ${local.backup_name_prefix} could not start, failed or timed out; the alert e-mail names the tables. Runbook: ${var.runbook_url}#${local.runbook_anchors.backups_failed}"
 
   namespace   = var.metrics_namespace
   metric_name = "BackupsFailed"
-  dimensions  = { BackupNamePrefix = var.backup_name_prefix }
+  dimensions  = { BackupNamePrefix = local.backup_name_prefix }
   statistic   = "Sum"
   period      = var.alarm_period_seconds
 
@@ -94,18 +94,28 @@ resource "aws_cloudwatch_metric_alarm" "dlq_not_empty" {
   tags = merge(var.tags, var.alarm_tags)
 }
 
-# Dead man's switch: BackupsSucceeded is emitted only when > 0, so an hour without it
-# is missing data, counted as breaching. The alarm fires when every hour of the window
-# (schedule period + margin) lacked a success.
+# Dead man's switch. BackupsSucceeded is emitted only when > 0, so "no success" is missing
+# data, and missing data cannot tell "the schedule stopped" from "just deployed, the first
+# run is still to come". treat_missing_data = "missing" tells them apart by state: a new
+# alarm starts in INSUFFICIENT_DATA and, while every hour of the window is missing, stays
+# there (no state change, so no action: a fresh deploy alarms nobody). The first success
+# turns it OK. When no success arrives for the whole window (schedule period + margin)
+# every data point of the evaluation range is missing and the alarm goes from OK to
+# INSUFFICIENT_DATA ("missing - If all data points in the alarm evaluation range are
+# missing, the alarm transitions to INSUFFICIENT_DATA", CloudWatch User Guide,
+# "Configuring how CloudWatch alarms treat missing data"); that transition notifies the
+# topic (insufficient_data_actions). So that a schedule that never fires at all is caught
+# too, the module runs the scheduler once at apply (first_backup_at_apply, main.tf): its
+# success arms the alarm minutes after the deploy.
 resource "aws_cloudwatch_metric_alarm" "no_backup_succeeded" {
   count = var.create_alarms && var.alarm_dead_man_enabled ? 1 : 0
 
   alarm_name        = "${var.name}-no-backup-succeeded"
-  alarm_description = "No DynamoDB backup with prefix ${var.backup_name_prefix} succeeded in the last ${coalesce(local.dead_man_evaluation_periods, 0)} hours (schedule ${var.schedule_expression}). Runbook: ${var.runbook_url}#${local.runbook_anchors.no_backup_succeeded}"
+  alarm_description = "No DynamoDB backup with prefix ${local.backup_name_prefix} succeeded in the last ${coalesce(local.dead_man_evaluation_periods, 0)} hours (schedule ${var.schedule_expression}): the alarm leaves OK for INSUFFICIENT_DATA when every hour of that window lacked a success. Check the schedule rule, the scheduler's errors and its dead-letter queue. Runbook: ${var.runbook_url}#${local.runbook_anchors.no_backup_succeeded}"
 
   namespace   = var.metrics_namespace
   metric_name = "BackupsSucceeded"
-  dimensions  = { BackupNamePrefix = var.backup_name_prefix }
+  dimensions  = { BackupNamePrefix = local.backup_name_prefix }
   statistic   = "Sum"
   period      = 3600
 
@@ -113,10 +123,11 @@ resource "aws_cloudwatch_metric_alarm" "no_backup_succeeded" {
   datapoints_to_alarm = local.dead_man_evaluation_periods
   comparison_operator = "LessThanThreshold"
   threshold           = 1
-  treat_missing_data  = "breaching"
+  treat_missing_data  = "missing"
 
-  alarm_actions = local.alarm_actions
-  ok_actions    = local.ok_actions
+  alarm_actions             = local.alarm_actions
+  insufficient_data_actions = local.alarm_actions
+  ok_actions                = local.ok_actions
 
   tags = merge(var.tags, var.alarm_tags)
 

@@ -6,7 +6,7 @@
 # and BackupNamePrefix dimension.
 locals {
   dashboard_period = 3600
-  dashboard_prefix = var.backup_name_prefix
+  dashboard_prefix = local.backup_name_prefix
 
   dashboard_backup_metrics = ["BackupsSucceeded", "BackupsFailed", "BackupsPending", "BackupsDeleted"]
 

@@ -3,8 +3,42 @@ locals {
   region     = data.aws_region.current.id
   account_id = data.aws_caller_identity.current.account_id
 
+  ##############################################################################
+  # Lambda's log filter follows log_level (Lambda's names: TRACE DEBUG INFO WARN ERROR
+  # FATAL); the platform's own lines (START, END, REPORT, errors) from WARN up.
+  ##############################################################################
+
+  lambda_application_log_levels = {
+    DEBUG    = "DEBUG"
+    INFO     = "INFO"
+    WARNING  = "WARN"
+    ERROR    = "ERROR"
+    CRITICAL = "FATAL"
+  }
+  lambda_system_log_level = "WARN"
+
   scheduler_function_name = "${var.name}-scheduler"
   monitor_function_name   = "${var.name}-monitor"
+
+  ##############################################################################
+  # Instances never interfere: everything is named after var.name
+  ##############################################################################
+
+  # Backups, metrics and the backup alarms' dimension: <name> unless set.
+  backup_name_prefix = coalesce(var.backup_name_prefix, var.name)
+  schedule_rule_name = coalesce(var.schedule_rule_name, "${var.name}-schedule")
+
+  # IAM is global per account: the same instance in two regions of one account needs two
+  # role names, so the region is part of them. "<name>-<function>-<region>" is at most
+  # 40 + 10 + 15 characters; past IAM's 64 it is cut to 55 and a hash of the full name
+  # keeps it unique.
+  role_names = {
+    for f in ["scheduler", "monitor"] : f => (
+      length("${var.name}-${f}-${local.region}") <= 64
+      ? "${var.name}-${f}-${local.region}"
+      : "${substr("${var.name}-${f}-${local.region}", 0, 55)}-${substr(sha1("${var.name}-${f}-${local.region}"), 0, 8)}"
+    )
+  }
 
   ##############################################################################
   # Table list: in the environment while small, else a file inside the zip

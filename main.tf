@@ -55,6 +55,7 @@ module "iam_policies" {
   account_id                        = local.account_id
   table_names                       = var.table_names
   table_tags                        = var.table_tags
+  dynamodb_abac_enabled             = var.dynamodb_abac_enabled
   queue_arn                         = aws_sqs_queue.monitor.arn
   topic_arn                         = local.sns_topic_arn
   kms_key_arns                      = local.kms_key_arns
@@ -64,7 +65,7 @@ module "iam_policies" {
 }
 
 resource "aws_iam_role" "scheduler" {
-  name                 = local.scheduler_function_name
+  name                 = local.role_names["scheduler"]
   description          = "Runs the DynamoDB backup scheduler ${local.scheduler_function_name}."
   assume_role_policy   = jsonencode({ Version = "2012-10-17", Statement = [{ Effect = "Allow", Action = "sts:AssumeRole", Principal = { Service = "lambda.amazonaws.com" } }] })
   permissions_boundary = var.role_permissions_boundary
@@ -79,7 +80,7 @@ resource "aws_iam_role_policy" "scheduler" {
 }
 
 resource "aws_iam_role" "monitor" {
-  name                 = local.monitor_function_name
+  name                 = local.role_names["monitor"]
   description          = "Runs the DynamoDB backup monitor ${local.monitor_function_name}."
   assume_role_policy   = jsonencode({ Version = "2012-10-17", Statement = [{ Effect = "Allow", Action = "sts:AssumeRole", Principal = { Service = "lambda.amazonaws.com" } }] })
   permissions_boundary = var.role_permissions_boundary
@@ -121,7 +122,7 @@ resource "aws_lambda_function" "scheduler" {
     variables = merge(
       {
         TABLE_TAGS         = jsonencode(var.table_tags)
-        BACKUP_NAME_PREFIX = var.backup_name_prefix
+        BACKUP_NAME_PREFIX = local.backup_name_prefix
         MONITOR_QUEUE_URL  = aws_sqs_queue.monitor.id
         ALERT_TOPIC_ARN    = local.sns_topic_arn
         LOG_LEVEL          = var.log_level
@@ -141,9 +142,13 @@ resource "aws_lambda_function" "scheduler" {
     mode = "PassThrough"
   }
 
+  # With JSON logs Lambda drops records below application_log_level before they reach
+  # the log group, so it follows log_level (else DEBUG would show nothing more than INFO).
   logging_config {
-    log_format = "JSON"
-    log_group  = aws_cloudwatch_log_group.scheduler.name
+    log_format            = "JSON"
+    log_group             = aws_cloudwatch_log_group.scheduler.name
+    application_log_level = local.lambda_application_log_levels[var.log_level]
+    system_log_level      = local.lambda_system_log_level
   }
 
   tags = merge(var.tags, var.lambda_function_tags)
@@ -190,7 +195,7 @@ resource "aws_lambda_function" "monitor" {
   environment {
     variables = merge(
       {
-        BACKUP_NAME_PREFIX  = var.backup_name_prefix
+        BACKUP_NAME_PREFIX  = local.backup_name_prefix
         MONITOR_QUEUE_URL   = aws_sqs_queue.monitor.id
         ALERT_TOPIC_ARN     = local.sns_topic_arn
         RETENTION_DAYS      = tostring(var.retention_days)
@@ -211,9 +216,13 @@ resource "aws_lambda_function" "monitor" {
     mode = "PassThrough"
   }
 
+  # With JSON logs Lambda drops records below application_log_level before they reach
+  # the log group, so it follows log_level (else DEBUG would show nothing more than INFO).
   logging_config {
-    log_format = "JSON"
-    log_group  = aws_cloudwatch_log_group.monitor.name
+    log_format            = "JSON"
+    log_group             = aws_cloudwatch_log_group.monitor.name
+    application_log_level = local.lambda_application_log_levels[var.log_level]
+    system_log_level      = local.lambda_system_log_level
   }
 
   tags = merge(var.tags, var.lambda_function_tags)
@@ -235,7 +244,7 @@ resource "aws_lambda_function" "monitor" {
 resource "aws_cloudwatch_event_rule" "schedule" {
   count = local.schedule_with_scheduler ? 0 : 1
 
-  name                = var.schedule_rule_name
+  name                = local.schedule_rule_name
   description         = "Starts the DynamoDB backup scheduler ${local.scheduler_function_name}."
   schedule_expression = var.schedule_expression
   state               = var.schedule_enabled ? "ENABLED" : "DISABLED"
@@ -286,4 +295,47 @@ moved {
 moved {
   from = aws_lambda_permission.schedule
   to   = aws_lambda_permission.schedule[0]
+}
+
+################################################################################
+# First backup at apply: arms the dead-man alarm (alarms.tf) minutes after a deploy
+################################################################################
+
+# The time of the first apply, kept: later applies leave it (and so the invocation) alone.
+resource "terraform_data" "first_backup_slot" {
+  count = var.first_backup_at_apply ? 1 : 0
+
+  input = timestamp()
+
+  lifecycle {
+    ignore_changes = [input]
+  }
+}
+
+# One scheduler run at create, with a scheduled event whose time (the slot) is the first
+# apply's: it backs up the selection as a scheduled run would (named
+# <prefix>-<table>-<slot>, own backups that retention deletes in turn), and its success
+# turns the dead-man alarm OK. Idempotent per slot like every run.
+resource "aws_lambda_invocation" "first_backup" {
+  count = var.first_backup_at_apply ? 1 : 0
+
+  function_name = aws_lambda_function.scheduler.function_name
+  input = jsonencode({
+    version       = "0"
+    id            = "first-backup-at-apply"
+    "detail-type" = "Scheduled Event"
+    source        = "aws.events"
+    account       = local.account_id
+    time          = terraform_data.first_backup_slot[0].output
+    region        = local.region
+    resources     = [local.schedule_trigger_arn]
+    detail        = {}
+  })
+
+  # The run hands its backups to the monitor; both must be able to work.
+  depends_on = [
+    aws_lambda_event_source_mapping.monitor,
+    aws_iam_role_policy.scheduler,
+    aws_iam_role_policy.monitor,
+  ]
 }

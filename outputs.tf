@@ -120,12 +120,12 @@ output "sns_kms_key_arn" {
 
 output "schedule_rule_arn" {
   description = "ARN of the trigger: the EventBridge schedule rule, or the EventBridge Scheduler schedule when `schedule_timezone` is set."
-  value       = local.schedule_with_scheduler ? aws_scheduler_schedule.schedule[0].arn : aws_cloudwatch_event_rule.schedule[0].arn
+  value       = local.schedule_trigger_arn
 }
 
 output "schedule_rule_name" {
   description = "Name of the trigger: the EventBridge schedule rule, or the EventBridge Scheduler schedule (default group) when `schedule_timezone` is set."
-  value       = local.schedule_with_scheduler ? aws_scheduler_schedule.schedule[0].name : aws_cloudwatch_event_rule.schedule[0].name
+  value       = local.schedule_trigger_name
 }
 
 output "alarm_arns" {
@@ -161,4 +161,9 @@ output "dashboard_name" {
 output "schedule_role_arn" {
   description = "ARN of the role EventBridge Scheduler uses to start the scheduler (`null` without `schedule_timezone`)."
   value       = one(aws_iam_role.schedule[*].arn)
+}
+
+output "backup_name_prefix" {
+  description = "Prefix of every backup this instance creates and owns (`backup_name_prefix`, or `name` by default); also the `BackupNamePrefix` dimension of its metrics."
+  value       = local.backup_name_prefix
 }

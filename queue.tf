@@ -30,7 +30,7 @@ resource "aws_sqs_queue" "monitor" {
     }
     precondition {
       condition     = var.queue_message_retention_seconds > var.queue_delay_seconds + var.queue_max_receive_count * local.queue_visibility_timeout_seconds
-      error_message = "queue_message_retention_seconds must exceed queue_delay_seconds + queue_max_receive_count * visibility timeout, or a failing message could expire before it reaches the dead-letter queue."
+      error_message = "queue_message_retention_seconds must exceed queue_delay_seconds + queue_max_receive_count * visibility timeout, or a failing message could expire before it reaches the dead-letter queue: set queue_message_retention_seconds = ${var.queue_delay_seconds + var.queue_max_receive_count * local.queue_visibility_timeout_seconds + 1} (${var.queue_delay_seconds} + ${var.queue_max_receive_count} x ${local.queue_visibility_timeout_seconds} + 1), or lower queue_max_receive_count or monitor_timeout."
     }
   }
 }

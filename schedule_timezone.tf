@@ -7,6 +7,10 @@
 locals {
   schedule_with_scheduler = var.schedule_timezone != null
 
+  # ARN and name of whichever trigger exists.
+  schedule_trigger_arn  = local.schedule_with_scheduler ? aws_scheduler_schedule.schedule[0].arn : aws_cloudwatch_event_rule.schedule[0].arn
+  schedule_trigger_name = local.schedule_with_scheduler ? aws_scheduler_schedule.schedule[0].name : aws_cloudwatch_event_rule.schedule[0].name
+
   # IAM is global: the region keeps two regions' instances of one name apart.
   schedule_role_name = "${var.name}-schedule-${local.region}"
 
@@ -24,7 +28,7 @@ resource "aws_scheduler_schedule" "schedule" {
   #checkov:skip=CKV_AWS_297:The schedule holds no secret (its input is the fixed event with the slot placeholders); EventBridge Scheduler encrypts it with an AWS-owned key.
   count = local.schedule_with_scheduler ? 1 : 0
 
-  name                         = var.schedule_rule_name
+  name                         = local.schedule_rule_name
   description                  = "Starts the DynamoDB backup scheduler ${local.scheduler_function_name}."
   schedule_expression          = var.schedule_expression
   schedule_expression_timezone = var.schedule_timezone

@@ -39,12 +39,19 @@ resource "aws_kms_key" "sns" {
         Resource  = "*"
       },
       {
+        # Exactly the statement AWS documents for CloudWatch alarms publishing to an
+        # encrypted topic (Amazon SNS Developer Guide, "Managing Amazon SNS encryption keys",
+        # section "Enable compatibility between event sources from AWS services and
+        # encrypted topics": principal cloudwatch.amazonaws.com, kms:GenerateDataKey* and
+        # kms:Decrypt, Resource "*", no condition). No AWS document shows CloudWatch
+        # sending aws:SourceAccount or aws:SourceArn on these KMS calls; a condition on a
+        # key it does not send would deny every alarm notification, visible only in the
+        # alarm's history.
         Sid       = "CloudWatchAlarmsPublish"
         Effect    = "Allow"
         Principal = { Service = "cloudwatch.amazonaws.com" }
         Action    = ["kms:Decrypt", "kms:GenerateDataKey*"]
         Resource  = "*"
-        Condition = { StringEquals = { "aws:SourceAccount" = local.account_id } }
       },
     ]
   })

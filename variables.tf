@@ -3,7 +3,7 @@
 ################################################################################
 
 variable "name" {
-  description = "Name stem of every resource the module creates (functions `<name>-scheduler` and `<name>-monitor`, queue `<name>-monitor.fifo`, roles, log groups, alarms). Letters, digits, `-` and `_`, 1-40 characters."
+  description = "Name stem of every resource the module creates (functions `<name>-scheduler` and `<name>-monitor`, queues `<name>-monitor.fifo`, `<name>-monitor-dlq.fifo` and `<name>-scheduler-dlq`, roles `<name>-scheduler-<region>` and `<name>-monitor-<region>`, log groups, alarms `<name>-...`, topic `<name>-alerts`, rule `<name>-schedule`) and, by default, the backups' name prefix. Two instances in one account must differ in it. Letters, digits, `-` and `_`, 1-40 characters."
   type        = string
   default     = "dynamodb-backup"
 
@@ -86,14 +86,20 @@ variable "table_tags" {
   }
 }
 
+variable "dynamodb_abac_enabled" {
+  description = "Whether attribute-based access control (ABAC) is enabled for DynamoDB in this account and region. With `true` (default) tag selection may back up only the tables that carry `table_tags` (IAM `aws:ResourceTag` conditions). Where ABAC is off those conditions see no tags and every `CreateBackup` is AccessDenied: enable ABAC for DynamoDB in the account and region, or set `false`. Then the scheduler's role may back up any table of the region (the selection by tags still happens at run time, but a bug or a changed tag could create backups, which cost storage, of tables nobody selected). No effect without `table_tags`."
+  type        = bool
+  default     = true
+}
+
 variable "backup_name_prefix" {
-  description = "Every backup the module creates is named `<prefix>-<table>-<slot>`; retention deletes only backups with this prefix. Also the `BackupNamePrefix` dimension of the metrics."
+  description = "Every backup the module creates is named `<prefix>-<table>-<slot>`; retention deletes only backups with exactly such names. Also the `BackupNamePrefix` dimension of the metrics and backup alarms. `null` (default): `name`, so two instances that differ in `name` never share backups or metrics. Before this default, the prefix was `scheduled`: set `backup_name_prefix = \"scheduled\"` to keep an existing deployment's backups its own (see Upgrading in the README)."
   type        = string
-  default     = "scheduled"
+  default     = null
 
   validation {
-    condition     = can(regex("^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$", var.backup_name_prefix))
-    error_message = "backup_name_prefix must be 1-64 characters of [a-zA-Z0-9_.-], starting with a letter or digit."
+    condition     = var.backup_name_prefix == null || can(regex("^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$", var.backup_name_prefix))
+    error_message = "backup_name_prefix must be null (use name) or 1-64 characters of [a-zA-Z0-9_.-] starting with a letter or digit, for example \"nightly\"."
   }
 }
 
@@ -208,24 +214,47 @@ variable "max_wait_minutes" {
 ################################################################################
 
 variable "schedule_rule_name" {
-  description = "Name of the EventBridge rule (default event bus) that starts the scheduler. Unique per region and account: set it when you deploy the module more than once."
+  description = "Name of the EventBridge rule (default event bus) that starts the scheduler; unique per account and region. `null` (default): `<name>-schedule`. Before this default the rule was `DynamoDBBackupScheduleRule`: set that name to keep an existing deployment's rule (see Upgrading in the README)."
   type        = string
-  default     = "DynamoDBBackupScheduleRule"
+  default     = null
 
   validation {
-    condition     = can(regex("^[a-zA-Z0-9_.-]{1,64}$", var.schedule_rule_name))
-    error_message = "schedule_rule_name must be 1-64 characters of [a-zA-Z0-9_.-]."
+    condition     = var.schedule_rule_name == null || can(regex("^[a-zA-Z0-9_.-]{1,64}$", var.schedule_rule_name))
+    error_message = "schedule_rule_name must be null (use <name>-schedule) or 1-64 characters of [a-zA-Z0-9_.-], for example \"DynamoDBBackupScheduleRule\"."
   }
 }
 
 variable "schedule_expression" {
-  description = "When to back up: an EventBridge `rate(...)` or `cron(...)` expression (UTC). With `cron(...)`, set `alarm_dead_man_window_seconds`."
+  description = "When to back up: an EventBridge `rate(...)` or `cron(...)` expression (UTC). `rate(<n> <unit>)`: n >= 1, unit minute(s), hour(s) or day(s), singular for 1. `cron(<minutes> <hours> <day-of-month> <month> <day-of-week> <year>)`: minutes 0-59, hours 0-23, day-of-month 1-31 (also `?`, `L`, `W`), month 1-12 or JAN-DEC, day-of-week 1-7 or SUN-SAT (also `?`, `L`, `#`), year 1970-2199, with `,` `-` `*` `/`; exactly one of day-of-month and day-of-week is `?`. With `cron(...)`, set `alarm_dead_man_window_seconds`."
   type        = string
   default     = "rate(1 day)"
 
   validation {
-    condition     = can(regex("^(rate\\((1 (minute|hour|day)|([2-9]|[1-9][0-9]+) (minutes|hours|days))\\)|cron\\(\\S+ \\S+ \\S+ \\S+ \\S+ \\S+\\))$", var.schedule_expression))
-    error_message = "schedule_expression must be 'rate(<n> <minute(s)|hour(s)|day(s)>)' (singular unit for 1) or 'cron(<6 fields>)'."
+    condition = (
+      can(regex("^rate\\((1 (minute|hour|day)|[1-9][0-9]* (minutes|hours|days))\\)$", var.schedule_expression)) &&
+      !can(regex("^rate\\(1 (minutes|hours|days)\\)$", var.schedule_expression))
+      ) || (
+      can(regex("^cron\\(\\S+( \\S+){5}\\)$", var.schedule_expression)) &&
+      alltrue([
+        for i, field in split(" ", trimsuffix(trimprefix(var.schedule_expression, "cron("), ")")) :
+        can(regex([
+          # minutes 0-59, hours 0-23: lists of *, n, n-m, each optionally /step
+          "^(\\*|[0-5]?[0-9](-[0-5]?[0-9])?)(/[0-9]+)?(,(\\*|[0-5]?[0-9](-[0-5]?[0-9])?)(/[0-9]+)?)*$",
+          "^(\\*|([01]?[0-9]|2[0-3])(-([01]?[0-9]|2[0-3]))?)(/[0-9]+)?(,(\\*|([01]?[0-9]|2[0-3])(-([01]?[0-9]|2[0-3]))?)(/[0-9]+)?)*$",
+          # day-of-month 1-31: also ?, L, LW and nW (nearest weekday)
+          "^(\\?|L|LW|([1-9]|[12][0-9]|3[01])W|((\\*|([1-9]|[12][0-9]|3[01])(-([1-9]|[12][0-9]|3[01]))?)(/[0-9]+)?(,(\\*|([1-9]|[12][0-9]|3[01])(-([1-9]|[12][0-9]|3[01]))?)(/[0-9]+)?)*))$",
+          # month 1-12 or JAN-DEC
+          "^(\\*|([1-9]|1[0-2]|JAN|FEB|MAR|APR|MAY|JUN|JUL|AUG|SEP|OCT|NOV|DEC)(-([1-9]|1[0-2]|JAN|FEB|MAR|APR|MAY|JUN|JUL|AUG|SEP|OCT|NOV|DEC))?)(/[0-9]+)?(,(\\*|([1-9]|1[0-2]|JAN|FEB|MAR|APR|MAY|JUN|JUL|AUG|SEP|OCT|NOV|DEC)(-([1-9]|1[0-2]|JAN|FEB|MAR|APR|MAY|JUN|JUL|AUG|SEP|OCT|NOV|DEC))?)(/[0-9]+)?)*$",
+          # day-of-week 1-7 or SUN-SAT: also ?, L, nL (last weekday n) and n#k (k-th weekday n)
+          "^(\\?|L|([1-7]|SUN|MON|TUE|WED|THU|FRI|SAT)(L|#[1-5])|(\\*|([1-7]|SUN|MON|TUE|WED|THU|FRI|SAT)(-([1-7]|SUN|MON|TUE|WED|THU|FRI|SAT))?)(,(\\*|([1-7]|SUN|MON|TUE|WED|THU|FRI|SAT)(-([1-7]|SUN|MON|TUE|WED|THU|FRI|SAT))?))*)$",
+          # year 1970-2199
+          "^(\\*|(19[7-9][0-9]|2[01][0-9][0-9])(-(19[7-9][0-9]|2[01][0-9][0-9]))?)(/[0-9]+)?(,(\\*|(19[7-9][0-9]|2[01][0-9][0-9])(-(19[7-9][0-9]|2[01][0-9][0-9]))?)(/[0-9]+)?)*$",
+        ][i], field))
+      ]) &&
+      # exactly one of day-of-month and day-of-week is ?
+      (try(split(" ", var.schedule_expression)[2], "") == "?") != (try(split(" ", var.schedule_expression)[4], "") == "?")
+    )
+    error_message = "schedule_expression must be an EventBridge expression, for example 'rate(1 day)', 'rate(12 hours)' (n >= 1, singular unit for 1) or 'cron(0 4 * * ? *)' (daily at 04:00 UTC; six fields: minutes 0-59, hours 0-23, day-of-month 1-31 or ? L W, month 1-12 or JAN-DEC, day-of-week 1-7 or SUN-SAT or ? L #, year 1970-2199; exactly one of day-of-month and day-of-week is '?', as in 'cron(30 2 ? * MON-FRI *)')."
   }
 }
 
@@ -262,7 +291,7 @@ variable "architecture" {
 }
 
 variable "log_level" {
-  description = "`LOG_LEVEL` of both functions (Python logging level name)."
+  description = "`LOG_LEVEL` of both functions (Python logging level name), and the level from which Lambda keeps their JSON log records (`logging_config.application_log_level`, in Lambda's names: WARNING is WARN, CRITICAL is FATAL). Lambda's own platform lines are kept from WARN up."
   type        = string
   default     = "INFO"
 
@@ -554,7 +583,13 @@ variable "alarm_scheduler_dlq_enabled" {
 }
 
 variable "alarm_dead_man_enabled" {
-  description = "Alarm when no backup succeeded within the schedule's period plus `alarm_dead_man_margin_seconds` (`BackupsSucceeded` missing counts as breaching)."
+  description = "Alarm when no backup succeeded within the schedule's period plus `alarm_dead_man_margin_seconds`: the alarm leaves OK for INSUFFICIENT_DATA (missing data is `missing`) and notifies the topic. A fresh deploy starts in INSUFFICIENT_DATA and notifies nobody; the first success (at apply with `first_backup_at_apply`) turns it OK."
+  type        = bool
+  default     = true
+}
+
+variable "first_backup_at_apply" {
+  description = "Run the scheduler once when the module is first applied (an `aws_lambda_invocation` with a scheduled event whose time is the apply's), so the first backups exist at once and their success arms the dead-man alarm within minutes. `false`: the alarm arms with the first scheduled success, and a schedule that never fires at all leaves it in INSUFFICIENT_DATA without a notification."
   type        = bool
   default     = true
 }

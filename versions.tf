@@ -6,9 +6,11 @@ terraform {
   required_providers {
     aws = {
       source = "hashicorp/aws"
-      # logging_config (aws_lambda_function) and state (aws_cloudwatch_event_rule) exist
-      # in every release of this range; nothing removed in 6.0 is used.
-      version = ">= 5.70.0, < 7.0.0"
+      # 5.76.0 is the first release whose runtime validation accepts python3.13, the default
+      # runtime (5.75.1 rejects it: hashicorp/terraform-provider-aws issue 40107; CHANGELOG
+      # 5.76.0). logging_config (aws_lambda_function) and state (aws_cloudwatch_event_rule)
+      # exist in every release of this range; nothing removed in 6.0 is used.
+      version = ">= 5.76.0, < 7.0.0"
     }
     archive = {
       source  = "hashicorp/archive"

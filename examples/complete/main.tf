@@ -50,12 +50,15 @@ resource "aws_kms_key" "backup" {
         }
       },
       {
+        # The statement the Amazon SNS Developer Guide documents for AWS services that
+        # publish to encrypted topics and queues (CloudWatch alarms; EventBridge delivering
+        # to the schedule's dead-letter queue): no condition, since neither service is
+        # documented to send aws:SourceAccount on these KMS calls.
         Sid       = "AlarmsAndEventsPublish"
         Effect    = "Allow"
         Principal = { Service = ["cloudwatch.amazonaws.com", "events.amazonaws.com"] }
         Action    = ["kms:Decrypt", "kms:GenerateDataKey*"]
         Resource  = "*"
-        Condition = { StringEquals = { "aws:SourceAccount" = local.account_id } }
       },
     ]
   })

@@ -58,13 +58,18 @@ locals {
       Action   = ["dynamodb:CreateBackup"]
       Resource = local.table_arns
     })] : [],
-    local.by_tags ? [jsonencode({
-      Sid       = "CreateBackupOfTaggedTables"
-      Effect    = "Allow"
-      Action    = ["dynamodb:CreateBackup"]
-      Resource  = ["${local.arn_prefix}:table/*"]
-      Condition = local.tag_condition
-    })] : [],
+    # With ABAC for DynamoDB off in the account and region, aws:ResourceTag conditions see
+    # no tags and deny every CreateBackup; then the grant covers the region's tables and
+    # the selection by tags happens at run time only (dynamodb_abac_enabled = false).
+    local.by_tags ? [jsonencode(merge(
+      {
+        Sid      = "CreateBackupOfTaggedTables"
+        Effect   = "Allow"
+        Action   = ["dynamodb:CreateBackup"]
+        Resource = ["${local.arn_prefix}:table/*"]
+      },
+      var.dynamodb_abac_enabled ? { Condition = local.tag_condition } : {},
+    ))] : [],
     local.by_tags ? [jsonencode({
       # tag:GetResources supports no resource-level permissions.
       Sid      = "FindTaggedTables"

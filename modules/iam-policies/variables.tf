@@ -25,6 +25,12 @@ variable "table_tags" {
   default     = {}
 }
 
+variable "dynamodb_abac_enabled" {
+  description = "Whether attribute-based access control is enabled for DynamoDB in the account and region. `true`: tag selection grants `CreateBackup` on `table/*` only where the tags match (`aws:ResourceTag/<key>` conditions). `false`: without the condition (with ABAC off those conditions see no tags and deny every table)."
+  type        = bool
+  default     = true
+}
+
 variable "queue_arn" {
   description = "ARN of the FIFO monitoring queue."
   type        = string

@@ -21,7 +21,7 @@ RUNBOOK = tfeval.REPO / "docs" / "runbook.md"
 EXAMPLES = ["basic", "complete", "tag-selection"]
 # examples/complete sets schedule_timezone; the others keep the EventBridge rule.
 TIMEZONES = {"basic": None, "complete": "Europe/Dublin", "tag-selection": None}
-PREFIXES = {"basic": "scheduled", "complete": "nightly", "tag-selection": "tagged"}
+PREFIXES = {"basic": "dynamodb-backup", "complete": "nightly", "tag-selection": "tagged"}
 KEY = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 
 

@@ -36,6 +36,22 @@ BAD: dict[str, tuple[dict[str, Any], str]] = {
     "rate_seconds": ({"schedule_expression": "rate(30 seconds)"}, SCHEDULE),
     "schedule_prose": ({"schedule_expression": "every day"}, SCHEDULE),
     "cron_five_fields": ({"schedule_expression": "cron(0 2 * * *)"}, SCHEDULE),
+    "cron_seven_fields": ({"schedule_expression": "cron(0 2 * * ? * *)"}, SCHEDULE),
+    "cron_out_of_range": ({"schedule_expression": "cron(99 99 * * * *)"}, SCHEDULE),
+    "cron_minute_60": ({"schedule_expression": "cron(60 2 * * ? *)"}, SCHEDULE),
+    "cron_hour_24": ({"schedule_expression": "cron(0 24 * * ? *)"}, SCHEDULE),
+    "cron_day_32": ({"schedule_expression": "cron(0 2 32 * ? *)"}, SCHEDULE),
+    "cron_month_13": ({"schedule_expression": "cron(0 2 ? 13 MON *)"}, SCHEDULE),
+    "cron_weekday_8": ({"schedule_expression": "cron(0 2 ? * 8 *)"}, SCHEDULE),
+    "cron_weekday_name": ({"schedule_expression": "cron(0 2 ? * MONDAY *)"}, SCHEDULE),
+    "cron_lowercase_name": ({"schedule_expression": "cron(0 2 ? * mon *)"}, SCHEDULE),
+    "cron_year_1969": ({"schedule_expression": "cron(0 2 * * ? 1969)"}, SCHEDULE),
+    "cron_both_days_set": ({"schedule_expression": "cron(0 2 1 * MON *)"}, SCHEDULE),
+    "cron_no_day_is_question": ({"schedule_expression": "cron(0 2 * * * *)"}, SCHEDULE),
+    "cron_both_days_question": ({"schedule_expression": "cron(0 2 ? * ? *)"}, SCHEDULE),
+    "cron_question_in_minutes": ({"schedule_expression": "cron(? 2 * * ? *)"}, SCHEDULE),
+    "rate_zero": ({"schedule_expression": "rate(0 days)"}, SCHEDULE),
+    "rate_leading_zero_one": ({"schedule_expression": "rate(01 day)"}, SCHEDULE),
     "table_name_short": ({"table_names": ["ab"]}, NAMES),
     "table_name_space": ({"table_names": ["my orders"]}, NAMES),
     "table_name_long": ({"table_names": ["t" * 256]}, NAMES),
@@ -115,6 +131,24 @@ GOOD: dict[str, dict[str, Any]] = {
         "schedule_expression": "cron(0 2 * * ? *)",
         "alarm_dead_man_enabled": False,
     },
+    **{
+        f"cron_{i}": {"schedule_expression": e, "alarm_dead_man_window_seconds": 90000}
+        for i, e in enumerate(
+            [
+                "cron(0 4 * * ? *)",
+                "cron(0/15 * * * ? *)",
+                "cron(5,35 8-17 ? * MON-FRI *)",
+                "cron(0 2 L * ? *)",
+                "cron(0 2 15W * ? *)",
+                "cron(0 2 ? * 6L *)",
+                "cron(0 2 ? * 2#1 *)",
+                "cron(0 2 1 JAN-DEC/3 ? 2026-2199)",
+                "cron(59 23 31 12 ? 2199)",
+                "cron(0 0 1,15 * ? *)",
+            ]
+        )
+    },
+    "rate_many_days": {"schedule_expression": "rate(3 days)", "alarm_dead_man_margin_seconds": 0},
     "customer_key": {"kms_key_arn": KEY},
     "existing_topic": {"create_sns_topic": False, "sns_topic_arn": TOPIC},
     "retries_with_longer_retention": {
@@ -170,6 +204,25 @@ ALSO_REFUSED: dict[str, set[str]] = {
     "rate_seconds": {DEAD_MAN},
     "schedule_prose": {DEAD_MAN},
     "cron_five_fields": {DEAD_MAN},
+    **{
+        case: {DEAD_MAN}
+        for case in (
+            "cron_seven_fields",
+            "cron_out_of_range",
+            "cron_minute_60",
+            "cron_hour_24",
+            "cron_day_32",
+            "cron_month_13",
+            "cron_weekday_8",
+            "cron_weekday_name",
+            "cron_lowercase_name",
+            "cron_year_1969",
+            "cron_both_days_set",
+            "cron_no_day_is_question",
+            "cron_both_days_question",
+            "cron_question_in_minutes",
+        )
+    },
     "dead_man_window_over_a_week": {DEAD_MAN},
     # "my orders" is not in table_names either
     "override_bad_table_name": {"aws_lambda_function.monitor"},
@@ -226,3 +279,15 @@ def test_examples_pass_every_check_they_can_evaluate(name: str) -> None:
         for kind in ("validation", "precondition"):
             for ok, message in tfeval.conditions(block, kind):
                 assert ok is True, (path, message)
+
+
+def test_retention_error_gives_the_value_that_would_work(parsed: tfeval.Parsed) -> None:
+    """Four receives of 1,080 s after a 300 s delay need 300 + 4 x 1080 + 1 = 4,621 s."""
+    (message,) = refusals(parsed, "bad_messages_would_expire_before_dlq")[QUEUE]
+    assert "set queue_message_retention_seconds = 4621 (300 + 4 x 1080 + 1)" in message
+
+
+def test_schedule_error_gives_expressions_that_would_work(parsed: tfeval.Parsed) -> None:
+    (message,) = refusals(parsed, "bad_cron_out_of_range")[SCHEDULE]
+    for example in ("'rate(1 day)'", "'cron(0 4 * * ? *)'", "'cron(30 2 ? * MON-FRI *)'"):
+        assert example in message

@@ -57,9 +57,9 @@ EXAMPLES: dict[str, Expected] = {
         name="dynamodb-backup",
         table_names=["orders", "customers"],
         table_tags={},
-        prefix="scheduled",
+        prefix="dynamodb-backup",  # backup_name_prefix defaults to name
         schedule="rate(1 day)",
-        rule_name="DynamoDBBackupScheduleRule",
+        rule_name="dynamodb-backup-schedule",  # schedule_rule_name: <name>-schedule
         retention_days=3,
         min_keep=1,
         max_wait=360,
@@ -99,9 +99,9 @@ EXAMPLES: dict[str, Expected] = {
         name="dynamodb-backup-eu-west-1",
         table_names=["orders", "customers"],
         table_tags={},
-        prefix="scheduled",
+        prefix="dynamodb-backup-eu-west-1",  # defaults to name
         schedule="rate(1 day)",
-        rule_name="DynamoDBBackupScheduleRule",
+        rule_name="dynamodb-backup-eu-west-1-schedule",
         retention_days=3,
         min_keep=1,
         max_wait=360,
@@ -252,6 +252,28 @@ def test_zip_holds_exactly_the_package_sources(name: str) -> None:
         assert s["content"] == (package / s["filename"]).read_text(encoding="utf-8")
 
 
+LAMBDA_LEVELS = {
+    "DEBUG": "DEBUG",
+    "INFO": "INFO",
+    "WARNING": "WARN",
+    "ERROR": "ERROR",
+    "CRITICAL": "FATAL",
+}
+
+
+def test_every_log_level_maps_to_lambdas_level_name(tmp_path: Path) -> None:
+    parsed = tfeval.evaluate_module(
+        tfeval.REPO,
+        {level.lower(): {"table_names": ["orders"], "log_level": level} for level in LAMBDA_LEVELS},
+        tmp_path,
+    )
+    for level, lambda_level in LAMBDA_LEVELS.items():
+        for function in ("scheduler", "monitor"):
+            f = tfeval.find(parsed, f"module.{level.lower()}.aws_lambda_function.{function}")
+            assert f["logging_config"]["application_log_level"] == lambda_level
+            assert f["environment"]["variables"]["LOG_LEVEL"] == level
+
+
 @pytest.mark.parametrize("name", ALL)
 def test_each_function_logs_json_to_its_own_log_group(name: str) -> None:
     e = EXAMPLES[name]
@@ -262,6 +284,9 @@ def test_each_function_logs_json_to_its_own_log_group(name: str) -> None:
         assert group["retention_in_days"] == e.log_retention
         assert f["logging_config"]["log_group"] == group["name"]
         assert f["logging_config"]["log_format"] == "JSON"
+        # Lambda filters JSON logs itself: the filter follows log_level in Lambda's names.
+        assert f["logging_config"]["application_log_level"] == LAMBDA_LEVELS[e.log_level]
+        assert f["logging_config"]["system_log_level"] == "WARN"
         if e.customer_key:
             assert group["kms_key_id"] == key_ids(name)[0]
 
@@ -431,11 +456,17 @@ def test_alarm_metrics(name: str) -> None:
 
 @pytest.mark.parametrize("name", ALL)
 def test_dead_man_alarm_fires_when_no_backup_succeeded_within_the_period(name: str) -> None:
+    """treat_missing_data = "missing": "If all data points in the alarm evaluation range are
+    missing, the alarm transitions to INSUFFICIENT_DATA" (CloudWatch User Guide)."""
     e = EXAMPLES[name]
     a = res(name, "aws_cloudwatch_metric_alarm.no_backup_succeeded[0]")
     assert (a["namespace"], a["metric_name"]) == ("DynamoDBBackup", "BackupsSucceeded")
     assert a["dimensions"] == {"BackupNamePrefix": e.prefix}
-    assert a["treat_missing_data"] == "breaching"
+    # A fresh deploy stays in INSUFFICIENT_DATA (no state change, no action); a window
+    # without any success takes the alarm from OK to INSUFFICIENT_DATA, which notifies.
+    assert a["treat_missing_data"] == "missing"
+    assert a["insufficient_data_actions"] == [topic_id(name)]
+    assert a["alarm_actions"] == [topic_id(name)]
     assert (a["statistic"], a["comparison_operator"], a["threshold"]) == (
         "Sum",
         "LessThanThreshold",
@@ -540,6 +571,7 @@ def test_iam_policies_module_gets_this_deployments_resources(name: str) -> None:
     inputs = res(name, "module.iam_policies")
     assert inputs["table_names"] == e.table_names
     assert inputs["table_tags"] == e.table_tags
+    assert inputs["dynamodb_abac_enabled"] is True
     assert inputs["queue_arn"] == res(name, "aws_sqs_queue.monitor")["id"]
     assert inputs["topic_arn"] == topic_id(name)
     assert inputs["kms_key_arns"] == key_ids(name)
@@ -588,6 +620,7 @@ def expected_policies(inputs: dict[str, Any]) -> tuple[list[Any], list[Any]]:
     """The issue's rules, written out: (scheduler statements, monitor statements)."""
     names: list[str] = inputs["table_names"]
     tags: dict[str, str] = inputs["table_tags"]
+    abac: bool = inputs.get("dynamodb_abac_enabled", True)
     keys: list[str] = inputs["kms_key_arns"]
     queue, topic = inputs["queue_arn"], inputs["topic_arn"]
     logs = ["logs:CreateLogStream", "logs:PutLogEvents"]
@@ -618,7 +651,7 @@ def expected_policies(inputs: dict[str, Any]) -> tuple[list[Any], list[Any]]:
                 "CreateBackupOfTaggedTables",
                 ["dynamodb:CreateBackup"],
                 [f"{ARN}:table/*"],
-                tag_condition,
+                tag_condition if abac else None,  # with ABAC off: the region's tables
             ),
             statement("FindTaggedTables", ["tag:GetResources"], ["*"]),
         ]
@@ -691,7 +724,10 @@ def test_no_wildcard_beyond_the_ones_the_issue_allows(name: str, tmp_path: Path)
                     assert s["Action"] in (["dynamodb:ListBackups"], ["tag:GetResources"])
                 elif r == f"{ARN}:table/*":
                     assert s["Action"] == ["dynamodb:CreateBackup"]
-                    assert "aws:ResourceTag/" in json.dumps(s["Condition"])
+                    if inputs.get("dynamodb_abac_enabled", True):
+                        assert "aws:ResourceTag/" in json.dumps(s["Condition"])
+                    else:
+                        assert "Condition" not in s
                 elif r == f"{ARN}:table/*/backup/*":
                     assert inputs["table_tags"], "table/*/backup/* only with tag selection"
                 elif r.endswith(":*"):
@@ -699,3 +735,106 @@ def test_no_wildcard_beyond_the_ones_the_issue_allows(name: str, tmp_path: Path)
                 elif "*" in r:
                     assert r.endswith("/backup/*")
                     assert "*" not in r.removesuffix("/backup/*")
+
+
+def test_tag_selection_without_abac_grants_create_backup_on_the_regions_tables(
+    tmp_path: Path,
+) -> None:
+    """Where DynamoDB ABAC is off, aws:ResourceTag conditions see no tags: the grant then has
+    none, and everything else (names, monitor, listing) stays as with ABAC."""
+    with_abac = iam_inputs("tag-selection")
+    without = {**with_abac, "dynamodb_abac_enabled": False}
+    names_too = {**without, "table_names": ["orders"]}
+    parsed = tfeval.evaluate_module(
+        tfeval.IAM_POLICIES, {"on": with_abac, "off": without, "both": names_too}, tmp_path
+    )
+    for module, inputs in (("on", with_abac), ("off", without), ("both", names_too)):
+        scheduler = json.loads(
+            tfeval.find(parsed, f"module.{module}.output.scheduler_policy_json")["value"]
+        )
+        monitor = json.loads(
+            tfeval.find(parsed, f"module.{module}.output.monitor_policy_json")["value"]
+        )
+        want_scheduler, want_monitor = expected_policies(inputs)
+        assert by_sid(scheduler["Statement"]) == by_sid(want_scheduler)
+        assert by_sid(monitor["Statement"]) == by_sid(want_monitor)
+    off = json.loads(tfeval.find(parsed, "module.off.output.scheduler_policy_json")["value"])
+    (tagged,) = [s for s in off["Statement"] if s["Sid"] == "CreateBackupOfTaggedTables"]
+    assert tagged == {
+        "Sid": "CreateBackupOfTaggedTables",
+        "Effect": "Allow",
+        "Action": ["dynamodb:CreateBackup"],
+        "Resource": [f"{ARN}:table/*"],
+    }
+
+
+def test_root_module_passes_dynamodb_abac_enabled(tmp_path: Path) -> None:
+    parsed = tfeval.evaluate_module(
+        tfeval.REPO,
+        {"off": {"table_tags": {"backup": "daily"}, "dynamodb_abac_enabled": False}},
+        tmp_path,
+    )
+    assert tfeval.find(parsed, "module.off.module.iam_policies")["dynamodb_abac_enabled"] is False
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_first_backup_at_apply_arms_the_dead_man_alarm(name: str) -> None:
+    """One scheduler run at create, with a scheduled event at the first apply's time, after
+    the monitor can work. (tfparse leaves the event's unknown parts null: the rule ARN, the
+    account, the region and the slot are checked on the source below.)"""
+    invocation = res(name, "aws_lambda_invocation.first_backup[0]")
+    scheduler = res(name, "aws_lambda_function.scheduler")
+    slot = res(name, "terraform_data.first_backup_slot[0]")
+    assert invocation["function_name"] == scheduler["function_name"]
+    event = json.loads(invocation["input"])
+    assert set(event) == {
+        "version",
+        "id",
+        "detail-type",
+        "source",
+        "account",
+        "time",
+        "region",
+        "resources",
+        "detail",
+    }
+    assert (event["detail-type"], event["source"], event["version"]) == (
+        "Scheduled Event",
+        "aws.events",
+        "0",
+    )
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", slot["input"])
+    depends = {d["id"] for d in tfeval.as_list(invocation.get("depends_on"))}
+    assert depends == {
+        res(name, "aws_lambda_event_source_mapping.monitor")["id"],
+        res(name, "aws_iam_role_policy.scheduler")["id"],
+        res(name, "aws_iam_role_policy.monitor")["id"],
+    }
+
+
+def test_first_backup_event_is_a_scheduled_event_at_the_frozen_slot() -> None:
+    text = (tfeval.REPO / "main.tf").read_text(encoding="utf-8")
+    data = text[text.index('resource "terraform_data" "first_backup_slot"') :]
+    data = data[: data.index("\n}\n")]
+    assert "input = timestamp()" in data
+    assert "ignore_changes = [input]" in data  # later applies never move the slot
+    invocation = text[text.index('resource "aws_lambda_invocation" "first_backup"') :]
+    invocation = invocation[: invocation.index("\n}\n")]
+    for line in (
+        "time          = terraform_data.first_backup_slot[0].output",
+        "resources     = [local.schedule_trigger_arn]",
+        "account       = local.account_id",
+        "region        = local.region",
+        "detail        = {}",
+    ):
+        assert line in invocation, line
+
+
+def test_first_backup_at_apply_can_be_turned_off(tmp_path: Path) -> None:
+    parsed = tfeval.evaluate_module(
+        tfeval.REPO, {"off": {"table_names": ["orders"], "first_backup_at_apply": False}}, tmp_path
+    )
+    assert tfeval.find_all(parsed, "module.off.aws_lambda_invocation.") == []
+    assert tfeval.find_all(parsed, "module.off.terraform_data.") == []
+    alarm = tfeval.find(parsed, "module.off.aws_cloudwatch_metric_alarm.no_backup_succeeded[0]")
+    assert alarm["treat_missing_data"] == "missing"

@@ -10,6 +10,7 @@ from tests.tfstatic.helpers import FIXTURES, REPO, marked_lines
 from tools.schema.check import AWS_SNAPSHOTS, OTHER_SNAPSHOTS
 from tools.schema.check_schema import ProviderSchemas, check_module
 from tools.schema.hcl import Problem, load_module, module_dirs, parse_text
+from tools.schema.snapshot import enums_for
 
 
 def schemas(aws: str) -> ProviderSchemas:
@@ -149,3 +150,70 @@ def test_the_repository_has_a_module_to_check() -> None:
 def test_module_and_examples_match_the_provider_schema(directory: Path, aws: str) -> None:
     problems = check_module(load_module(directory, REPO), schemas(aws))
     assert not problems, "\n" + "\n".join(map(str, problems))
+
+
+# -- enumerated values (runtimes, architectures, log formats and levels) ----------------
+
+
+def floor_with_enums_of(version: str) -> ProviderSchemas:
+    """The floor's snapshot, its enumerations replaced by those of provider ``version``."""
+    loaded = schemas("aws-5-floor")
+    aws = dict(loaded.by_provider["aws"])
+    aws["enums"] = enums_for(version)
+    aws["provider_version"] = version
+    return ProviderSchemas({**loaded.by_provider, "aws": aws})
+
+
+def test_the_floor_snapshot_carries_the_lambda_enumerations() -> None:
+    aws = schemas("aws-5-floor").by_provider["aws"]
+    function = aws["enums"]["resource"]["aws_lambda_function"]
+    assert "python3.13" in function["runtime"]
+    assert function["architectures"] == ["arm64", "x86_64"]
+    assert function["logging_config.log_format"] == ["JSON", "Text"]
+    assert function["logging_config.system_log_level"] == ["DEBUG", "INFO", "WARN"]
+
+
+def test_runtime_python313_is_refused_at_a_floor_that_lacks_it() -> None:
+    """5.75.1 rejects python3.13 at validate (hashicorp/terraform-provider-aws issue 40107):
+    the root module with its default runtime must fail the check at that floor."""
+    problems = check_module(load_module(REPO), floor_with_enums_of("5.75.1"))
+    runtime = [p.message for p in problems if "runtime = 'python3.13'" in p.message]
+    assert len(runtime) == 2, problems  # scheduler and monitor
+    assert all("not accepted by provider aws 5.75.1" in m for m in runtime)
+    assert check_module(load_module(REPO), floor_with_enums_of("5.76.0")) == []
+
+
+def test_enumerations_follow_literals_variables_and_locals() -> None:
+    module = load_module(Path("."))
+    module.blocks = parse_text(
+        """
+variable "arch" {
+  type    = string
+  default = "arm64"
+  validation {
+    condition     = contains(["arm64", "armv7"], var.arch)
+    error_message = "x"
+  }
+}
+locals {
+  levels = { DEBUG = "DEBUG", WARNING = "WARNING" }
+}
+resource "aws_lambda_function" "f" {
+  function_name = "f"
+  role          = "r"
+  runtime       = "python3.99"
+  architectures = [var.arch]
+  logging_config {
+    log_format            = "JSON"
+    application_log_level = local.levels["x"]
+    system_log_level      = "WARN"
+  }
+}
+""",
+        Path("x.tf"),
+    )
+    messages = [p.message for p in check_module(module, schemas("aws-5-floor"))]
+    assert len(messages) == 3, messages
+    assert any("runtime = 'python3.99'" in m for m in messages)
+    assert any("architectures = 'armv7'" in m for m in messages)
+    assert any("application_log_level = 'WARNING'" in m for m in messages)

