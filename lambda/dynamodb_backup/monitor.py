@@ -100,14 +100,17 @@ class Context:
 
 
 def run_started(message: ChunkMessage | FinalizeMessage) -> datetime:
-    """When the run started, for MAX_WAIT_MINUTES: the later of the slot and the run's start.
+    """When the run started, for MAX_WAIT_MINUTES: the run's real start, never the slot.
 
     The run's start is one second before its earliest backup (the chunk's window start, the
-    finalizer's `started`), so a late scheduler invocation (Lambda retries asynchronous
-    invocations for up to 6 hours) is not timed out at once.
+    finalizer's `started`), derived from the backups' creation times. A late scheduler
+    invocation (Lambda retries asynchronous invocations for up to 6 hours) or a replayed old
+    event is therefore not timed out at once, and a slot in the future (a hand-made event;
+    the scheduler refuses those, see `scheduler.FUTURE_SLOT_TOLERANCE`) cannot postpone
+    the timeout either.
     """
     start = message.started if isinstance(message, FinalizeMessage) else message.window.start
-    return max(to_utc(message.slot), to_utc(start))
+    return to_utc(start)
 
 
 def statuses(ctx: Context, message: ChunkMessage) -> dict[str, str | None]:

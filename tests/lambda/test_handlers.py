@@ -532,6 +532,70 @@ def test_a_late_invocation_waits_from_its_own_start_not_the_slot(world: World) -
     assert json.loads(world.drain()[0]["body"])["attempt"] == 1
 
 
+def test_a_chunk_whose_slot_lies_in_the_future_still_times_out(world: World) -> None:
+    """A slot 30 days ahead does not postpone MAX_WAIT_MINUTES: the wait runs from the
+    backups' real start (before, the later of slot and start switched the timeout off)."""
+    world.table("orders")
+    world.env(TABLE_NAMES='["orders"]', MAX_WAIT_MINUTES="60")
+    with freeze_time(SLOT):
+        world.schedule()
+    _only_backup(world, "orders").status = "CREATING"
+    chunk, _ = world.drain()
+    message = decode(chunk["body"])
+    assert isinstance(message, ChunkMessage)
+    future = replace(message, slot=SLOT_DT + timedelta(days=30))
+    chunk = {**chunk, "body": encode(future)}
+
+    world.monitor([chunk], now=SLOT_DT + timedelta(minutes=62))
+
+    assert world.drain() == []
+    [(_, body)] = world.alerts()
+    assert "reason: timed out: still CREATING" in body
+
+
+def test_the_scheduler_refuses_a_slot_in_the_future_and_alerts_it(world: World) -> None:
+    world.table("orders")
+    world.env(TABLE_NAMES='["orders"]')
+    with freeze_time(SLOT_DT - timedelta(days=30)):
+        summary = world.schedule()
+
+    assert summary["started"] == 0 and summary["failed"] == 1
+    assert world.backups() == {}
+    assert world.drain() == []
+    [(subject, body)] = world.alerts()
+    assert SLOT in subject
+    assert "refused: no backup started" in body
+
+
+def test_a_slot_within_the_tolerance_ahead_is_backed_up(world: World) -> None:
+    world.table("orders")
+    world.env(TABLE_NAMES='["orders"]')
+    with freeze_time(SLOT_DT - scheduler.FUTURE_SLOT_TOLERANCE):
+        summary = world.schedule()
+    assert summary["started"] == 1
+    assert world.backup_names("orders") == ["scheduled-orders-20261128T040000Z"]
+
+
+def test_a_slot_far_in_the_past_keeps_its_name_and_waits_from_the_real_start(
+    world: World,
+) -> None:
+    world.table("orders")
+    world.env(TABLE_NAMES='["orders"]', MAX_WAIT_MINUTES="60")
+    old_slot = SLOT_DT - timedelta(days=10)
+    with freeze_time(SLOT):  # a replayed ten-day-old event
+        world.schedule(time=old_slot.strftime("%Y-%m-%dT%H:%M:%SZ"))
+    assert world.backup_names("orders") == ["scheduled-orders-20261118T040000Z"]
+    _only_backup(world, "orders").status = "CREATING"
+    chunk, _ = world.drain()
+
+    world.monitor([chunk], now=SLOT_DT + timedelta(minutes=59))
+    assert world.alerts() == []
+    [again] = world.drain()
+    world.monitor([again], now=SLOT_DT + timedelta(minutes=62))
+    [(_, body)] = world.alerts()
+    assert "timed out: still CREATING 62 minutes after the run started" in body
+
+
 # --- monitor: retention -----------------------------------------------------------------
 
 
