@@ -153,6 +153,10 @@ def handle_chunk(ctx: Context, message: ChunkMessage) -> None:
             log_event(
                 LOG, logging.ERROR, "backup failed", table=ref.table, arn=ref.arn, reason=reason
             )
+    # alert first: when the alert fails the record is returned whole (its group blocked),
+    # and no re-enqueued copy is left waiting behind its failing parent in the same FIFO
+    # group, where it could expire unhandled (retention counts receives from the start)
+    ctx.alert(iso(message.slot), failures)
     if pending:
         again = replace(message, attempt=message.attempt + 1, backups=tuple(pending))
         ctx.send([outgoing(again)])
@@ -165,7 +169,6 @@ def handle_chunk(ctx: Context, message: ChunkMessage) -> None:
             attempt=again.attempt,
             count=len(pending),
         )
-    ctx.alert(iso(message.slot), failures)
 
 
 @dataclass
@@ -289,16 +292,10 @@ def handle_finalize(ctx: Context, message: FinalizeMessage) -> None:
 def handle_delete(ctx: Context, message: DeleteMessage) -> None:
     failures: list[Failure] = []
     dynamodb = ctx.clients.dynamodb
+    rest: DeleteMessage | None = None
     for index, ref in enumerate(message.backups):
         if ctx.budget.low():
             rest = replace(message, attempt=message.attempt + 1, backups=message.backups[index:])
-            ctx.send([outgoing(rest)])
-            log_event(
-                LOG,
-                logging.WARNING,
-                "time budget low; deletions re-enqueued",
-                count=len(rest.backups),
-            )
             break
 
         def delete(arn: str = ref.arn) -> object:
@@ -325,7 +322,16 @@ def handle_delete(ctx: Context, message: DeleteMessage) -> None:
             continue
         ctx.counters.deleted += 1
         log_event(LOG, logging.INFO, "backup deleted", table=ref.table, arn=ref.arn)
+    # alert before re-enqueueing the rest (same group): see handle_chunk
     ctx.alert(iso(message.slot), failures)
+    if rest is not None:
+        ctx.send([outgoing(rest)])
+        log_event(
+            LOG,
+            logging.WARNING,
+            "time budget low; deletions re-enqueued",
+            count=len(rest.backups),
+        )
 
 
 def handle_message(ctx: Context, message: Message) -> None:
@@ -391,11 +397,23 @@ def run(
         except MessageError as exc:
             ctx.counters.unreadable += 1
             log_event(LOG, logging.ERROR, "unreadable message", message_id=message_id, why=str(exc))
-            ctx.alert("-", [Failure("-", None, f"unreadable queue message {message_id}: {exc}")])
             failed_items.append({"itemIdentifier": message_id})
             failed_groups.add(group)
+            try:
+                ctx.alert(
+                    "-", [Failure("-", None, f"unreadable queue message {message_id}: {exc}")]
+                )
+            except AlertPublishError:  # returned anyway: redelivered, alerted again or DLQ
+                LOG.exception("alert not published message_id=%s", message_id)
         except AlertPublishError:
-            raise
+            # only this record is returned for redelivery (its group blocked, as FIFO
+            # requires); the records already handled are not replayed. Each receive tries
+            # the alert again; after maxReceiveCount the record is in the alarmed DLQ.
+            LOG.exception(
+                "alert not published; record returned message_id=%s group=%s", message_id, group
+            )
+            failed_items.append({"itemIdentifier": message_id})
+            failed_groups.add(group)
         except Exception:
             LOG.exception("record failed message_id=%s group=%s", message_id, group)
             failed_items.append({"itemIdentifier": message_id})
