@@ -23,12 +23,43 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
+# What AWS documents as retryable (throttles, KMS throttles, server faults) for every call
+# we make, on top of botocore's own retries (which skip modeled errors such as
+# KMSThrottling). Sources:
+# - all services, common errors: ThrottlingException, Throttling, ServiceUnavailable,
+#   InternalFailure (https://docs.aws.amazon.com/dynamodb/latest/APIReference/CommonErrors.html)
+# - DynamoDB (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Programming.Errors.html):
+#   ProvisionedThroughputExceededException, RequestLimitExceeded, InternalServerError,
+#   LimitExceededException (CreateBackup/DeleteBackup: too many concurrent control plane
+#   operations), BackupInUseException, TableInUseException
+# - SNS Publish (https://docs.aws.amazon.com/sns/latest/api/API_Publish.html): Throttled,
+#   KMSThrottling (encrypted topic), InternalError
+# - SQS SendMessageBatch (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SendMessageBatch.html):
+#   RequestThrottled, KmsThrottled (query-compatible code KMS.ThrottlingException)
+# - Resource Groups Tagging API GetResources
+#   (https://docs.aws.amazon.com/resourcegroupstagging/latest/APIReference/API_GetResources.html):
+#   ThrottledException, InternalServiceException
 RETRYABLE_CODES = frozenset(
     {
         "ThrottlingException",
+        "Throttling",
+        "ServiceUnavailable",
+        "InternalFailure",
+        "ProvisionedThroughputExceededException",
+        "RequestLimitExceeded",
+        "InternalServerError",
         "LimitExceededException",
         "BackupInUseException",
         "TableInUseException",
+        "Throttled",
+        "KMSThrottling",
+        "KMSThrottlingException",
+        "InternalError",
+        "RequestThrottled",
+        "KmsThrottled",
+        "KMS.ThrottlingException",
+        "ThrottledException",
+        "InternalServiceException",
     }
 )
 RETRY_BASE = 0.25

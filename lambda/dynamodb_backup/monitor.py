@@ -121,14 +121,17 @@ class Context:
 
 
 def run_started(message: ChunkMessage | FinalizeMessage) -> datetime:
-    """When the run started, for MAX_WAIT_MINUTES: the later of the slot and the run's start.
+    """When the run started, for MAX_WAIT_MINUTES: the run's real start, never the slot.
 
     The run's start is one second before its earliest backup (the chunk's window start, the
-    finalizer's `started`), so a late scheduler invocation (Lambda retries asynchronous
-    invocations for up to 6 hours) is not timed out at once.
+    finalizer's `started`), derived from the backups' creation times. A late scheduler
+    invocation (Lambda retries asynchronous invocations for up to 6 hours) or a replayed old
+    event is therefore not timed out at once, and a slot in the future (a hand-made event;
+    the scheduler refuses those, see `scheduler.FUTURE_SLOT_TOLERANCE`) cannot postpone
+    the timeout either.
     """
     start = message.started if isinstance(message, FinalizeMessage) else message.window.start
-    return max(to_utc(message.slot), to_utc(start))
+    return to_utc(start)
 
 
 def statuses(ctx: Context, message: ChunkMessage) -> dict[str, str | None]:
@@ -171,6 +174,10 @@ def handle_chunk(ctx: Context, message: ChunkMessage) -> None:
             log_event(
                 LOG, logging.ERROR, "backup failed", table=ref.table, arn=ref.arn, reason=reason
             )
+    # alert first: when the alert fails the record is returned whole (its group blocked),
+    # and no re-enqueued copy is left waiting behind its failing parent in the same FIFO
+    # group, where it could expire unhandled (retention counts receives from the start)
+    ctx.alert(iso(message.slot), failures)
     if pending:
         again = replace(message, attempt=message.attempt + 1, backups=tuple(pending))
         ctx.send([outgoing(again)])
@@ -183,7 +190,6 @@ def handle_chunk(ctx: Context, message: ChunkMessage) -> None:
             attempt=again.attempt,
             count=len(pending),
         )
-    ctx.alert(iso(message.slot), failures)
 
 
 @dataclass
@@ -311,16 +317,10 @@ def handle_finalize(ctx: Context, message: FinalizeMessage) -> None:
 def handle_delete(ctx: Context, message: DeleteMessage) -> None:
     failures: list[Failure] = []
     dynamodb = ctx.clients.dynamodb
+    rest: DeleteMessage | None = None
     for index, ref in enumerate(message.backups):
         if ctx.budget.low():
             rest = replace(message, attempt=message.attempt + 1, backups=message.backups[index:])
-            ctx.send([outgoing(rest)])
-            log_event(
-                LOG,
-                logging.WARNING,
-                "time budget low; deletions re-enqueued",
-                count=len(rest.backups),
-            )
             break
 
         def delete(arn: str = ref.arn) -> object:
@@ -347,7 +347,16 @@ def handle_delete(ctx: Context, message: DeleteMessage) -> None:
             continue
         ctx.counters.deleted += 1
         log_event(LOG, logging.INFO, "backup deleted", table=ref.table, arn=ref.arn)
+    # alert before re-enqueueing the rest (same group): see handle_chunk
     ctx.alert(iso(message.slot), failures)
+    if rest is not None:
+        ctx.send([outgoing(rest)])
+        log_event(
+            LOG,
+            logging.WARNING,
+            "time budget low; deletions re-enqueued",
+            count=len(rest.backups),
+        )
 
 
 def handle_message(ctx: Context, message: Message) -> None:
@@ -458,9 +467,19 @@ def run(
         except MessageError as exc:
             failed_items.append({"itemIdentifier": message_id})
             failed_groups.add(group)
-            ctx.unreadable(Unreadable(message_id, group, str(exc), returned=True))
+            try:
+                ctx.unreadable(Unreadable(message_id, group, str(exc), returned=True))
+            except AlertPublishError:  # returned anyway: redelivered, alerted again or DLQ
+                LOG.exception("alert not published message_id=%s", message_id)
         except AlertPublishError:
-            raise
+            # only this record is returned for redelivery (its group blocked, as FIFO
+            # requires); the records already handled are not replayed. Each receive tries
+            # the alert again; after maxReceiveCount the record is in the alarmed DLQ.
+            LOG.exception(
+                "alert not published; record returned message_id=%s group=%s", message_id, group
+            )
+            failed_items.append({"itemIdentifier": message_id})
+            failed_groups.add(group)
         except Exception:
             LOG.exception("record failed message_id=%s group=%s", message_id, group)
             failed_items.append({"itemIdentifier": message_id})

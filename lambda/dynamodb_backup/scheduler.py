@@ -41,6 +41,10 @@ EXISTING_LOOKBACK = timedelta(hours=1)
 # Stop starting backups when less than this share of the invocation's time is left, so the
 # started ones still reach the queue and the rest are alerted instead of lost to a timeout.
 BUDGET_RESERVE = 0.1
+# EventBridge invokes at or after the slot; a slot further ahead than this (a hand-made or
+# corrupted event) is refused and alerted: its backups would carry a name no real run of
+# that slot could recognise as present, and retention would treat them as newest.
+FUTURE_SLOT_TOLERANCE = timedelta(minutes=15)
 
 
 @dataclass(frozen=True)
@@ -199,6 +203,9 @@ def run(
             LOG, logging.WARNING, "event has no time; using the invocation time", slot=iso(slot)
         )
 
+    if slot - to_utc(started_at) > FUTURE_SLOT_TOLERANCE:
+        return _refuse_future_slot(config, clients, slot, started_at, sleep=sleep, rand=rand)
+
     selected, tagged, selection_failures = select(config, clients, sleep=sleep, rand=rand)
     log_event(LOG, logging.INFO, "tables selected", slot=iso(slot), count=len(selected))
 
@@ -325,6 +332,51 @@ def not_queued(started: Sequence[StartedBackup], exc: Exception) -> list[Failure
         "(its KMS key, its policy) and check the scheduler's dead-letter queue"
     )
     return [Failure(b.table, b.arn, reason) for b in sorted(started, key=lambda b: b.table)]
+
+
+def _refuse_future_slot(
+    config: SchedulerConfig,
+    clients: Clients,
+    slot: datetime,
+    started_at: datetime,
+    *,
+    sleep: Callable[[float], None],
+    rand: Callable[[], float],
+) -> dict[str, Any]:
+    """A slot more than FUTURE_SLOT_TOLERANCE ahead: no backup, one alert, a failed run."""
+    common = config.common
+    ahead = slot - to_utc(started_at)
+    reason = (
+        f"schedule time {iso(slot)} is {int(ahead.total_seconds() // 60)} minutes after the "
+        f"invocation ({iso(started_at.replace(microsecond=0))}); refused: no backup started "
+        f"(a slot may be at most {int(FUTURE_SLOT_TOLERANCE.total_seconds() // 60)} minutes ahead)"
+    )
+    log_event(LOG, logging.ERROR, "slot in the future; run refused", slot=iso(slot))
+    alerts.publish(
+        clients.sns,
+        common.topic_arn,
+        iso(slot),
+        common.prefix,
+        [Failure("-", None, reason)],
+        sleep=sleep,
+        rand=rand,
+    )
+    metrics.emit(
+        metrics.emf_line(
+            common.metrics_namespace,
+            common.prefix,
+            {"TablesSelected": 0, "BackupsStarted": 0, "BackupsFailed": 1},
+            started_at,
+        )
+    )
+    return {
+        "slot": iso(slot),
+        "selected": 0,
+        "started": 0,
+        "already_present": 0,
+        "failed": 1,
+        "messages": 0,
+    }
 
 
 def handler(event: Mapping[str, Any], context: object) -> dict[str, Any]:

@@ -365,7 +365,9 @@ def test_sns_publish_failure_is_not_swallowed(deploy: Deploy) -> None:
     assert "table: ghost" in alert_text(later)
 
 
-def test_monitor_sns_failure_errors_the_invocation(deploy: Deploy) -> None:
+def test_monitor_sns_failure_returns_only_its_record_for_the_dead_letter_queue(
+    deploy: Deploy,
+) -> None:
     d = deploy(Settings(table_names=("orders", "doomed")))
     d.create_tables(["orders", "doomed"])
 
@@ -382,9 +384,61 @@ def test_monitor_sns_failure_errors_the_invocation(deploy: Deploy) -> None:
         d.aws.intercept(sns_down)
 
     report = d.run_day(slot(1), before_drain=delete_doomed_backup, expected_failures=["doomed"])
-    errors = [i for i in report.monitor if i.failed]
-    assert errors
-    assert all("SNS" in repr(i.error) or "Publish" in repr(i.error) for i in errors)
+    # the alert could not go out: the chunk naming the failure is returned on every
+    # receive and lands in the (alarmed) dead-letter queue; nothing else is replayed
+    # and nothing expires
+    assert report.expired == []
+    [dead] = report.dead_letters
+    assert '"table":"doomed"' in dead
+    assert report.problems == ["doomed: no backup of this run, and no alert names it"]
+    assert report.created["orders"].status == "AVAILABLE"
+    finalizers = [b for b in run_bodies(d) if b.get("kind") == "finalize"]
+    assert len(finalizers) == 1  # handled once, never replayed with the failing chunk
+
+
+def test_a_95_minute_sns_outage_expires_no_message(deploy: Deploy, clock: VirtualClock) -> None:
+    """Publish fails for 95 minutes (a disabled KMS key) while a run has a failed backup
+    and a slow one: no queue message expires unhandled; every failure is alerted or in the
+    dead-letter queue. Before, each receive of the chunk re-enqueued its CREATING backup
+    into the chunk's own FIFO group before the alert raised: the copies waited behind the
+    failing parent (3 receives x the visibility timeout) past the queue's retention."""
+    tables = ("doomed", "orders", "slow")
+    d = deploy(
+        Settings(table_names=tables, retention_days=1),
+        backup_duration=lambda t: 2400.0 if t == "slow" else 60.0,
+    )
+    d.create_tables(tables)
+    assert_clean(d.run_day(slot(1)))
+    outage_end = slot(2) + timedelta(minutes=95)
+
+    def sns_down(call: ApiCall, forward: Forward) -> AwsResponse:
+        if call.service == "sns" and call.operation == "Publish" and clock.now() < outage_end:
+            return aws_error(call, "KMSDisabled", "the topic's key is disabled", status=400)
+        return forward(call)
+
+    def break_doomed() -> None:
+        for state in d.backups().values():
+            if state.table == "doomed" and state.name.endswith(f"{slot(2):%Y%m%dT%H%M%SZ}"):
+                d.semantics.lifecycle.ready_at.pop(state.arn, None)
+                d.ddb.delete_backup(BackupArn=state.arn)
+        d.aws.intercept(sns_down)
+
+    report = d.run_day(slot(2), before_drain=break_doomed, expected_failures=["doomed"])
+    assert report.expired == []
+    # the failure the outage kept from being alerted is in the DLQ (its alarm fires)
+    unalerted = {p.split(":")[0] for p in report.problems}
+    assert unalerted <= {"doomed"}
+    for table in unalerted:
+        assert any(f'"table":"{table}"' in body for body in report.dead_letters)
+    # only the chunk whose alert failed is dead-lettered: the finalizer was never replayed
+    # with it, so retention still ran (before, it went to the DLQ with the whole batch)
+    assert [json.loads(body)["kind"] for body in report.dead_letters] == ["chunk"]
+    assert report.created["slow"].status == "AVAILABLE"
+    assert report.created["orders"].status == "AVAILABLE"
+    # after the outage the next run is alerted and clean again
+    later = d.run_day(slot(3))
+    assert later.expired == []
+    assert later.problems == []
 
 
 # 11 -----------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 from freezegun import freeze_time
 from moto import mock_aws
@@ -304,7 +305,8 @@ def test_a_new_slot_makes_a_new_backup(world: World) -> None:
     world.table("orders")
     world.env(TABLE_NAMES='["orders"]')
     world.schedule()
-    world.schedule("2026-11-29T04:00:00Z")
+    with freeze_time("2026-11-29T04:00:01Z"):
+        world.schedule("2026-11-29T04:00:00Z")
     assert world.backup_names("orders") == [
         "scheduled-orders-20261128T040000Z",
         "scheduled-orders-20261129T040000Z",
@@ -572,6 +574,71 @@ def test_a_late_invocation_waits_from_its_own_start_not_the_slot(world: World) -
 
     assert world.alerts() == []
     assert json.loads(world.drain()[0]["body"])["attempt"] == 1
+
+
+def test_a_chunk_whose_slot_lies_in_the_future_still_times_out(world: World) -> None:
+    """A slot 30 days ahead does not postpone MAX_WAIT_MINUTES: the wait runs from the
+    backups' real start (before, the later of slot and start switched the timeout off)."""
+    world.table("orders")
+    world.env(TABLE_NAMES='["orders"]', MAX_WAIT_MINUTES="60")
+    with freeze_time(SLOT):
+        world.schedule()
+    _only_backup(world, "orders").status = "CREATING"
+    chunk, _ = world.drain()
+    message = decode(chunk["body"])
+    assert isinstance(message, ChunkMessage)
+    future = replace(message, slot=SLOT_DT + timedelta(days=30))
+    chunk = {**chunk, "body": encode(future)}
+
+    world.monitor([chunk], now=SLOT_DT + timedelta(minutes=62))
+
+    assert world.drain() == []
+    [(_, body)] = world.alerts()
+    assert "reason: timed out: still CREATING" in body
+
+
+def test_the_scheduler_refuses_a_slot_in_the_future_and_alerts_it(world: World) -> None:
+    world.table("orders")
+    world.env(TABLE_NAMES='["orders"]')
+    with freeze_time(SLOT_DT - timedelta(days=30)):
+        summary = world.schedule()
+
+    assert summary["started"] == 0
+    assert summary["failed"] == 1
+    assert world.backups() == {}
+    assert world.drain() == []
+    [(subject, body)] = world.alerts()
+    assert SLOT in subject
+    assert "refused: no backup started" in body
+
+
+def test_a_slot_within_the_tolerance_ahead_is_backed_up(world: World) -> None:
+    world.table("orders")
+    world.env(TABLE_NAMES='["orders"]')
+    with freeze_time(SLOT_DT - scheduler.FUTURE_SLOT_TOLERANCE):
+        summary = world.schedule()
+    assert summary["started"] == 1
+    assert world.backup_names("orders") == ["scheduled-orders-20261128T040000Z"]
+
+
+def test_a_slot_far_in_the_past_keeps_its_name_and_waits_from_the_real_start(
+    world: World,
+) -> None:
+    world.table("orders")
+    world.env(TABLE_NAMES='["orders"]', MAX_WAIT_MINUTES="60")
+    old_slot = SLOT_DT - timedelta(days=10)
+    with freeze_time(SLOT):  # a replayed ten-day-old event
+        world.schedule(time=old_slot.strftime("%Y-%m-%dT%H:%M:%SZ"))
+    assert world.backup_names("orders") == ["scheduled-orders-20261118T040000Z"]
+    _only_backup(world, "orders").status = "CREATING"
+    chunk, _ = world.drain()
+
+    world.monitor([chunk], now=SLOT_DT + timedelta(minutes=59))
+    assert world.alerts() == []
+    [again] = world.drain()
+    world.monitor([again], now=SLOT_DT + timedelta(minutes=62))
+    [(_, body)] = world.alerts()
+    assert "timed out: still CREATING 62 minutes after the run started" in body
 
 
 # --- monitor: retention -----------------------------------------------------------------
@@ -1063,22 +1130,74 @@ def test_a_deletion_that_keeps_failing_is_alerted(world: World) -> None:
     assert "BackupInUseException: in use" in body
 
 
-def test_monitor_raises_when_the_alert_cannot_be_published(world: World) -> None:
+class FlakySns:
+    """moto's SNS behind a list of error codes that the next Publish calls raise."""
+
+    def __init__(self, errors: Sequence[str]) -> None:
+        self.real = SESSION.client("sns", region_name=REGION)
+        self.errors = list(errors)
+        self.calls = 0
+
+    def publish(self, **kwargs: Any) -> Any:
+        self.calls += 1
+        if self.errors:
+            code = self.errors.pop(0)
+            raise ClientError({"Error": {"Code": code, "Message": code}}, "Publish")
+        return self.real.publish(**kwargs)
+
+
+def test_a_kms_throttle_on_the_alert_is_retried(world: World) -> None:
     world.table("orders")
     world.env(TABLE_NAMES='["orders"]')
     world.schedule()
     _only_backup(world, "orders").status = "DELETED"
     records = world.drain()
-    world.env(ALERT_TOPIC_ARN="arn:aws:sns:eu-west-1:123456789012:gone")
+    sns = FlakySns(["KMSThrottling"])
 
-    with pytest.raises(AlertPublishError):
-        world.monitor(records)
+    response = world.monitor(records, clients=Clients.of(sns=sns))
+
+    assert response == {"batchItemFailures": []}
+    assert sns.calls == 2
+    [(_, body)] = world.alerts()
+    assert "table: orders" in body
 
 
-def test_monitor_raises_when_an_unreadable_message_cannot_be_alerted(world: World) -> None:
-    world.env(ALERT_TOPIC_ARN="arn:aws:sns:eu-west-1:123456789012:gone")
-    with pytest.raises(AlertPublishError, match=r"could not publish alert to .*:gone"):
-        world.monitor([record("x" * 5000, "g", "m1")])
+def test_a_failing_alert_returns_only_its_record_and_replays_nothing_else(
+    world: World,
+) -> None:
+    world.table("orders")
+    world.table("users")
+    world.env(TABLE_NAMES='["orders", "users"]')
+    world.schedule()
+    _only_backup(world, "orders").status = "DELETED"
+    _only_backup(world, "users").status = "CREATING"
+    chunk, final = world.drain()
+    sns = FlakySns(["KMSDisabled"] * 10)  # not retryable: the alert fails at once
+
+    response = world.monitor([chunk, final], clients=Clients.of(sns=sns))
+
+    # only the chunk whose alert failed comes back; the finalizer's work stands
+    assert response == {"batchItemFailures": [{"itemIdentifier": chunk["messageId"]}]}
+    # and the chunk left no re-enqueued copy to wait behind it in its group
+    assert [
+        (r["attributes"]["MessageGroupId"], json.loads(r["body"])["kind"]) for r in world.drain()
+    ] == [(final["attributes"]["MessageGroupId"], "finalize")]
+    assert world.alerts() == []
+
+    # the redelivered chunk, SNS working again: alerted and re-enqueued once
+    response = world.monitor([chunk])
+    assert response == {"batchItemFailures": []}
+    [(_, body)] = world.alerts()
+    assert "table: orders" in body
+    [again] = world.drain()
+    assert json.loads(again["body"])["attempt"] == 1
+    assert [b["table"] for b in json.loads(again["body"])["backups"]] == ["users"]
+
+
+def test_an_unreadable_message_whose_alert_fails_is_still_returned(world: World) -> None:
+    sns = FlakySns(["KMSDisabled"])
+    response = world.monitor([record("{not json", "junk", "m1")], clients=Clients.of(sns=sns))
+    assert response == {"batchItemFailures": [{"itemIdentifier": "m1"}]}
 
 
 def test_chunk_statuses_come_from_one_listing_and_describe_for_the_rest(world: World) -> None:
@@ -1216,6 +1335,32 @@ def test_low_budget_during_deletions_re_enqueues_the_rest(world: World) -> None:
     assert (body["kind"], body["attempt"], len(body["backups"])) == ("delete", 1, 2)
     world.monitor([rest])
     assert world.backup_names("orders") == ["scheduled-orders-20261128T040000Z"]
+
+
+def test_a_delete_whose_alert_fails_re_enqueues_no_rest_behind_itself(world: World) -> None:
+    base = "arn:aws:dynamodb:eu-west-1:123456789012:table/orders/backup/0179583840100{n}-x"
+    delete = DeleteMessage(
+        prefix="scheduled",
+        slot=SLOT_DT,
+        part=0,
+        attempt=0,
+        backups=tuple(BackupRef("orders", base.format(n=n)) for n in range(3)),
+    )
+    remaining = iter([60_000, 60_000, 60_000])
+    budget = Budget(lambda: next(remaining, 1_000))
+    ddb = boto3.client("dynamodb", region_name=REGION)
+    with Stubber(ddb) as stub:
+        for _ in range(6):
+            stub.add_client_error("delete_backup", "BackupInUseException", "in use")
+        response = world.monitor(
+            [record(encode(delete), "d", "m1")],
+            clients=Clients.of(dynamodb=ddb, sns=FlakySns(["KMSDisabled"])),
+            budget=budget,
+        )
+        stub.assert_no_pending_responses()
+
+    assert response == {"batchItemFailures": [{"itemIdentifier": "m1"}]}
+    assert world.drain() == []  # the rest would have waited behind m1 in group "d"
 
 
 # --- scheduler: what moto cannot show (Stubber) -----------------------------------------
