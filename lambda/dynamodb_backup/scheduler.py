@@ -14,13 +14,14 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from dynamodb_backup import alerts, clock, logs, metrics, queue
+from dynamodb_backup import alerts, clock, coverage, logs, metrics, queue
 from dynamodb_backup.aws import (
     Clients,
     call_with_retries,
     error_code,
     error_message,
     list_backups,
+    list_tables,
 )
 from dynamodb_backup.budget import Budget
 from dynamodb_backup.config import SchedulerConfig
@@ -41,6 +42,9 @@ EXISTING_LOOKBACK = timedelta(hours=1)
 # Stop starting backups when less than this share of the invocation's time is left, so the
 # started ones still reach the queue and the rest are alerted instead of lost to a timeout.
 BUDGET_RESERVE = 0.1
+
+
+TAG_FAILURE = "could not select tables by tag"
 
 
 @dataclass(frozen=True)
@@ -166,7 +170,7 @@ def select(
         tagged = tagged_tables(clients.tagging, config.table_tags, sleep=sleep, rand=rand)
         tables |= tagged
     except Exception as exc:  # the listed tables are still backed up
-        reason = f"could not select tables by tag: {error_code(exc)}: {error_message(exc)}"
+        reason = f"{TAG_FAILURE}: {error_code(exc)}: {error_message(exc)}"
         log_event(LOG, logging.ERROR, "tag selection failed", reason=reason)
         failures.append(Failure("-", None, reason))
     if not tables and not failures:
@@ -174,6 +178,39 @@ def select(
         log_event(LOG, logging.ERROR, "nothing selected", reason=reason)
         failures.append(Failure("-", None, reason))
     return sorted(tables), tagged, failures
+
+
+def check_coverage(
+    config: SchedulerConfig,
+    clients: Clients,
+    selected: Sequence[str],
+    selection_failures: Sequence[Failure],
+    *,
+    sleep: Callable[[float], None],
+    rand: Callable[[], float],
+) -> tuple[list[str] | None, str | None]:
+    """Behaviour 11: (the unprotected tables, None); (None, why) when ListTables failed;
+    (None, None) when the tag lookup failed (every tagged table would look unprotected;
+    that failure is alerted already). Never raises: coverage must not stop the backups."""
+    if any(f.reason.startswith(TAG_FAILURE) for f in selection_failures):
+        log_event(LOG, logging.WARNING, "coverage not checked: the tag selection failed")
+        return None, None
+    try:
+        tables = list_tables(clients.dynamodb, sleep=sleep, rand=rand)
+    except Exception as exc:
+        reason = f"{error_code(exc)}: {error_message(exc)}"
+        log_event(LOG, logging.ERROR, "could not list the tables for coverage", reason=reason)
+        return None, reason
+    found = coverage.unprotected(tables, set(selected), config.unprotected_exclude)
+    log_event(
+        LOG,
+        logging.WARNING if found else logging.INFO,
+        "coverage checked",
+        tables=len(tables),
+        unprotected=len(found),
+        names=found[:100],
+    )
+    return found, None
 
 
 def run(
@@ -255,18 +292,28 @@ def run(
             sleep=sleep,
             rand=rand,
         )
-    metrics.emit(
-        metrics.emf_line(
-            common.metrics_namespace,
-            common.prefix,
-            {
-                "TablesSelected": len(selected),
-                "BackupsStarted": created,
-                "BackupsFailed": len(failures),
-            },
-            started_at,
-        )
+    unprotected, listing_error = check_coverage(
+        config, clients, selected, selection_failures, sleep=sleep, rand=rand
     )
+    if config.alert_unprotected and (unprotected or listing_error):
+        alerts.publish_unprotected(
+            clients.sns,
+            common.topic_arn,
+            iso(slot),
+            common.prefix,
+            unprotected or [],
+            listing_error=listing_error,
+            sleep=sleep,
+            rand=rand,
+        )
+    counts = {
+        "TablesSelected": len(selected),
+        "BackupsStarted": created,
+        "BackupsFailed": len(failures),
+    }
+    if unprotected is not None:  # not emitted when the tables could not be listed
+        counts["TablesUnprotected"] = len(unprotected)
+    metrics.emit(metrics.emf_line(common.metrics_namespace, common.prefix, counts, started_at))
     summary = {
         "slot": iso(slot),
         "selected": len(selected),
@@ -274,6 +321,7 @@ def run(
         "already_present": len(started) - created,
         "failed": len(failures),
         "messages": len(outgoing_messages),
+        "unprotected": None if unprotected is None else len(unprotected),
     }
     log_event(LOG, logging.INFO, "run finished", **summary)
     if send_error is not None:
