@@ -13,6 +13,7 @@ locals {
   dashboard_alarm_arns = concat(
     [for a in aws_cloudwatch_metric_alarm.no_backup_succeeded : a.arn],
     [for a in aws_cloudwatch_metric_alarm.backups_failed : a.arn],
+    var.create_alarms && var.alarm_unprotected_tables_enabled ? [aws_cloudwatch_metric_alarm.tables_unprotected[0].arn] : [],
     [for k in sort(keys(aws_cloudwatch_metric_alarm.function_errors)) : aws_cloudwatch_metric_alarm.function_errors[k].arn],
     [for k in sort(keys(aws_cloudwatch_metric_alarm.dlq_not_empty)) : aws_cloudwatch_metric_alarm.dlq_not_empty[k].arn],
   )

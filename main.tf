@@ -127,6 +127,9 @@ resource "aws_lambda_function" "scheduler" {
         ALERT_TOPIC_ARN    = local.sns_topic_arn
         LOG_LEVEL          = var.log_level
         METRICS_NAMESPACE  = var.metrics_namespace
+        # Coverage (behaviour 11): tables that need no backup, and whether to alert the rest.
+        UNPROTECTED_TABLES_EXCLUDE = jsonencode(var.unprotected_tables_exclude)
+        ALERT_UNPROTECTED_TABLES   = tostring(var.alert_unprotected_tables)
       },
       local.table_names_in_file ? { TABLE_NAMES_FILE = local.table_names_file } : { TABLE_NAMES = local.table_names_json },
     )

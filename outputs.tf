@@ -135,6 +135,7 @@ output "alarm_arns" {
     { for k, a in aws_cloudwatch_metric_alarm.dlq_not_empty : "${k}_dlq_not_empty" => a.arn },
     { for a in aws_cloudwatch_metric_alarm.backups_failed : "backups_failed" => a.arn },
     { for a in aws_cloudwatch_metric_alarm.no_backup_succeeded : "no_backup_succeeded" => a.arn },
+    { for a in aws_cloudwatch_metric_alarm.tables_unprotected : "tables_unprotected" => a.arn },
   )
 }
 

@@ -12,5 +12,6 @@ locals {
     monitor_dlq_not_empty   = "alarm-monitor-dead-letter-queue-not-empty"
     scheduler_dlq_not_empty = "alarm-scheduler-dead-letter-queue-not-empty"
     no_backup_succeeded     = "alarm-no-backup-succeeded-dead-man"
+    tables_unprotected      = "alarm-tables-unprotected"
   }
 }

@@ -670,3 +670,35 @@ variable "runbook_url" {
     error_message = "runbook_url must be an http(s) address without a #fragment, such as \"https://github.com/example-org/terraform-aws-dynamodb-backup/blob/main/docs/runbook.md\"."
   }
 }
+
+################################################################################
+# Coverage
+################################################################################
+
+variable "unprotected_tables_exclude" {
+  description = "Shell-style patterns (`fnmatch`: `*`, `?`, `[...]`; case-sensitive) of table names that need no backup. Each run counts the account's tables in the region that no selection covers and no pattern excuses (`TablesUnprotected`). Example: `[\"tmp-*\", \"*-scratch\"]`."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for p in var.unprotected_tables_exclude : can(regex("^[a-zA-Z0-9_.*?!\\[\\]-]{1,255}$", p))])
+    error_message = "Every entry of unprotected_tables_exclude must be a pattern of 1-255 characters of table names ([a-zA-Z0-9_.-]) and the wildcards * ? [ ] !, for example [\"tmp-*\", \"*-scratch\"]."
+  }
+
+  validation {
+    condition     = length(jsonencode(var.unprotected_tables_exclude)) <= 400
+    error_message = "unprotected_tables_exclude must encode to at most 400 characters of JSON (it travels in the Lambda environment, limited to 4 KB): use fewer, broader patterns such as [\"tmp-*\"]."
+  }
+}
+
+variable "alert_unprotected_tables" {
+  description = "Each run also publishes one alert naming the tables that nothing selects and no `unprotected_tables_exclude` pattern excuses (and an alert when the tables cannot be listed). `false`: only the `TablesUnprotected` metric."
+  type        = bool
+  default     = false
+}
+
+variable "alarm_unprotected_tables_enabled" {
+  description = "Alarm when the latest run counted unprotected tables (`TablesUnprotected` > 0). The alarm keeps its state between runs; it returns to OK once a run counts none."
+  type        = bool
+  default     = false
+}

@@ -57,6 +57,8 @@ class Settings:
     max_receive_count: int = 3  # the module's default (queue_max_receive_count)
     scheduler_retries: int = 2  # scheduler_maximum_retry_attempts
     batch_size: int = 10
+    unprotected_tables_exclude: tuple[str, ...] = ()
+    alert_unprotected_tables: bool = False
 
     @property
     def visibility_timeout(self) -> int:
@@ -253,7 +255,11 @@ class LocalDeployment:
 
     def _scheduler_env(self) -> dict[str, str]:
         s = self.settings
-        env = self._common_env() | {"TABLE_TAGS": json.dumps(dict(s.table_tags))}
+        env = self._common_env() | {
+            "TABLE_TAGS": json.dumps(dict(s.table_tags)),
+            "UNPROTECTED_TABLES_EXCLUDE": json.dumps(list(s.unprotected_tables_exclude)),
+            "ALERT_UNPROTECTED_TABLES": "true" if s.alert_unprotected_tables else "false",
+        }
         names = json.dumps(list(s.table_names))
         if len(names) > TABLE_NAMES_ENV_MAX_CHARS:
             path = self.workdir / "dynamodb_backup_tables.json"

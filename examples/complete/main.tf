@@ -1,5 +1,5 @@
 # Everything tuned: a customer-managed KMS key for queues, topic and logs, an existing
-# alert topic, a cron schedule, longer retention, and tuned alarms.
+# alert topic, a cron schedule, longer retention, tuned alarms, and the coverage alert.
 
 provider "aws" {
   region = var.region
@@ -84,6 +84,11 @@ module "dynamodb_backup" {
 
   table_names        = ["orders", "customers", "invoices", "payments.v2"]
   backup_name_prefix = "nightly"
+
+  # Coverage: every run alerts the tables nothing backs up, except scratch tables.
+  unprotected_tables_exclude       = ["tmp-*", "*-scratch"]
+  alert_unprotected_tables         = true
+  alarm_unprotected_tables_enabled = true
 
   retention_days      = 35
   min_backups_to_keep = 7

@@ -182,3 +182,71 @@ def publish(
             raise AlertPublishError(f"could not publish alert to {topic_arn}: {exc}") from exc
         log_event(LOG, logging.WARNING, "alert published", slot=slot, failures=len(failures))
     return len(alerts)
+
+
+def format_unprotected(
+    slot: str,
+    prefix: str,
+    tables: Sequence[str],
+    listing_error: str | None = None,
+    max_bytes: int = MAX_BODY_BYTES,
+) -> list[Alert]:
+    """The coverage alert of a run (behaviour 11): the tables nothing selects, one alert
+    (split when a body would exceed `max_bytes`), or the reason the listing failed."""
+    if listing_error is not None:
+        problem = " ".join(listing_error.split())[:MAX_REASON]
+        body = (
+            f'DynamoDB backup run {slot} (prefix "{prefix}"): could not check which tables '
+            "are not backed up\n\n"
+            f"- tables: could not list the tables: {problem}\n"
+            "  outcome: the backups of this run are not affected; TablesUnprotected is not "
+            "emitted for this run\n"
+        )
+        return [Alert(_ascii_line(f"DynamoDB backup: coverage check failed in run {slot}"), body)]
+    if not tables:
+        return []
+    footer = (
+        "\nBack them up (add them to table_names, or give them the tags of table_tags) or "
+        "excuse them with a pattern in unprotected_tables_exclude.\n"
+    )
+    groups: list[list[str]] = [[]]
+    size = 0
+    room = max_bytes - 400 - len(footer)
+    for table in tables:
+        line = f"- table: {table}\n"
+        if groups[-1] and size + len(line) > room:
+            groups.append([])
+            size = 0
+        groups[-1].append(line)
+        size += len(line)
+    alerts: list[Alert] = []
+    for index, group in enumerate(groups):
+        part = f" (part {index + 1} of {len(groups)})" if len(groups) > 1 else ""
+        header = (
+            f'DynamoDB backup run {slot} (prefix "{prefix}"): {len(tables)} table(s) in this '
+            "account and region are not backed up: no selection covers them and no "
+            f"exclusion pattern excuses them{part}\n\n"
+        )
+        subject = _ascii_line(f"DynamoDB backup: {len(tables)} unprotected table(s) in run {slot}")
+        alerts.append(Alert(subject[:MAX_SUBJECT], header + "".join(group) + footer))
+    return alerts
+
+
+def publish_unprotected(
+    sns: SNSClient,
+    topic_arn: str,
+    slot: str,
+    prefix: str,
+    tables: Sequence[str],
+    *,
+    listing_error: str | None,
+    sleep: Callable[[float], None],
+    rand: Callable[[], float],
+) -> int:
+    """Publish the coverage alert (see `format_unprotected`); returns the messages sent."""
+    alerts = format_unprotected(slot, prefix, tables, listing_error)
+    for alert in alerts:
+        _send(sns, topic_arn, alert, sleep=sleep, rand=rand)
+    if alerts:
+        log_event(LOG, logging.WARNING, "coverage alert published", slot=slot, tables=len(tables))
+    return len(alerts)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 from datetime import datetime
+from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import boto3
@@ -238,3 +239,25 @@ def describe_backup(
         raise
     status = response.get("BackupDescription", {}).get("BackupDetails", {}).get("BackupStatus")
     return str(status) if status else None
+
+
+def list_tables(
+    dynamodb: DynamoDBClient,
+    *,
+    sleep: Callable[[float], None],
+    rand: Callable[[], float],
+    page_size: int = 100,
+) -> list[str]:
+    """Every table name of the account in the client's region (ListTables, paginated with
+    ExclusiveStartTableName: one call per 100 tables)."""
+    names: list[str] = []
+    params: dict[str, Any] = {"Limit": page_size}
+    seen: set[str] = set()
+    while True:
+        page = call_with_retries(partial(dynamodb.list_tables, **params), sleep=sleep, rand=rand)
+        names.extend(str(n) for n in page.get("TableNames", []))
+        last = page.get("LastEvaluatedTableName")
+        if not last or last in seen:
+            return names
+        seen.add(last)
+        params["ExclusiveStartTableName"] = last

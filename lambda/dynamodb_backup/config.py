@@ -106,6 +106,38 @@ def _table_names_file(env: Mapping[str, str], package_root: Path) -> tuple[str, 
     return () if text is None else _table_list(text, "TABLE_NAMES_FILE")
 
 
+EXCLUDE_EXAMPLE = '["tmp-*", "*-scratch"]'
+
+
+def _patterns(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    """A JSON array of non-empty shell-style patterns (fnmatch); unset or blank: none."""
+    raw = _optional(env, name)
+    if raw is None:
+        return ()
+    want = (
+        f"expected a JSON array of shell-style table name patterns, for example {EXCLUDE_EXAMPLE}"
+    )
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(name, f"{want}: {exc}") from None
+    if not isinstance(value, list):
+        raise ConfigError(name, f"{want}, got {type(value).__name__}")
+    for item in value:
+        if not isinstance(item, str) or not item.strip():
+            raise ConfigError(name, f"{want}; every pattern must be a non-empty string: {item!r}")
+    return tuple(value)
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = _optional(env, name)
+    if raw is None:
+        return default
+    if raw not in ("true", "false"):
+        raise ConfigError(name, f"expected true or false (for example 'false'), got {raw!r}")
+    return raw == "true"
+
+
 @dataclass(frozen=True)
 class CommonConfig:
     """Variables both handlers read."""
@@ -166,6 +198,8 @@ class SchedulerConfig:
     common: CommonConfig
     table_names: tuple[str, ...]
     table_tags: tuple[tuple[str, str], ...]
+    unprotected_exclude: tuple[str, ...] = ()
+    alert_unprotected: bool = False
 
     @classmethod
     def from_env(cls, env: Mapping[str, str], package_root: Path = PACKAGE_ROOT) -> SchedulerConfig:
@@ -174,7 +208,13 @@ class SchedulerConfig:
         names = _table_list(raw_names, "TABLE_NAMES") if raw_names is not None else ()
         from_file = _table_names_file(env, package_root)
         merged = tuple(sorted(set(names) | set(from_file)))
-        return cls(common=common, table_names=merged, table_tags=_table_tags(env))
+        return cls(
+            common=common,
+            table_names=merged,
+            table_tags=_table_tags(env),
+            unprotected_exclude=_patterns(env, "UNPROTECTED_TABLES_EXCLUDE"),
+            alert_unprotected=_bool(env, "ALERT_UNPROTECTED_TABLES", default=False),
+        )
 
 
 def _read_file(env: Mapping[str, str], name: str, package_root: Path) -> str | None:

@@ -14,13 +14,14 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from dynamodb_backup import alerts, clock, logs, metrics, queue
+from dynamodb_backup import alerts, clock, coverage, logs, metrics, queue
 from dynamodb_backup.aws import (
     Clients,
     call_with_retries,
     error_code,
     error_message,
     list_backups,
+    list_tables,
 )
 from dynamodb_backup.budget import Budget
 from dynamodb_backup.config import SchedulerConfig
@@ -45,6 +46,9 @@ BUDGET_RESERVE = 0.1
 # corrupted event) is refused and alerted: its backups would carry a name no real run of
 # that slot could recognise as present, and retention would treat them as newest.
 FUTURE_SLOT_TOLERANCE = timedelta(minutes=15)
+
+
+TAG_FAILURE = "could not select tables by tag"
 
 
 @dataclass(frozen=True)
@@ -170,7 +174,7 @@ def select(
         tagged = tagged_tables(clients.tagging, config.table_tags, sleep=sleep, rand=rand)
         tables |= tagged
     except Exception as exc:  # the listed tables are still backed up
-        reason = f"could not select tables by tag: {error_code(exc)}: {error_message(exc)}"
+        reason = f"{TAG_FAILURE}: {error_code(exc)}: {error_message(exc)}"
         log_event(LOG, logging.ERROR, "tag selection failed", reason=reason)
         failures.append(Failure("-", None, reason))
     if not tables and not failures:
@@ -178,6 +182,82 @@ def select(
         log_event(LOG, logging.ERROR, "nothing selected", reason=reason)
         failures.append(Failure("-", None, reason))
     return sorted(tables), tagged, failures
+
+
+def check_coverage(
+    config: SchedulerConfig,
+    clients: Clients,
+    selected: Sequence[str],
+    selection_failures: Sequence[Failure],
+    *,
+    sleep: Callable[[float], None],
+    rand: Callable[[], float],
+) -> tuple[list[str] | None, str | None]:
+    """Behaviour 11: (the unprotected tables, None); (None, why) when ListTables failed;
+    (None, None) when the tag lookup failed (every tagged table would look unprotected;
+    that failure is alerted already). Never raises: coverage must not stop the backups."""
+    if any(f.reason.startswith(TAG_FAILURE) for f in selection_failures):
+        log_event(LOG, logging.WARNING, "coverage not checked: the tag selection failed")
+        return None, None
+    try:
+        tables = list_tables(clients.dynamodb, sleep=sleep, rand=rand)
+    except Exception as exc:
+        reason = f"{error_code(exc)}: {error_message(exc)}"
+        log_event(LOG, logging.ERROR, "could not list the tables for coverage", reason=reason)
+        return None, reason
+    found = coverage.unprotected(tables, set(selected), config.unprotected_exclude)
+    log_event(
+        LOG,
+        logging.WARNING if found else logging.INFO,
+        "coverage checked",
+        tables=len(tables),
+        unprotected=len(found),
+        names=found[:100],
+    )
+    return found, None
+
+
+def start_all(
+    config: SchedulerConfig,
+    clients: Clients,
+    selected: Sequence[str],
+    slot: datetime,
+    started_at: datetime,
+    *,
+    sleep: Callable[[float], None],
+    rand: Callable[[], float],
+    monotonic: Callable[[], float],
+    workers: int,
+    create_rate: float,
+    budget: Budget | None,
+) -> list[StartResult]:
+    """The slot's backup of every selected table: found present, started, or failed."""
+    results: list[StartResult] = []
+    if not selected:
+        return results
+    dynamodb = clients.dynamodb
+    present = existing_backups(
+        dynamodb, config.common.prefix, slot, started_at, sleep=sleep, rand=rand
+    )
+    to_create: list[tuple[str, str]] = []
+    for table in selected:
+        name = backup_name(config.common.prefix, table, slot)
+        if (table, name) in present:
+            results.append(StartResult(table, present[(table, name)], False, None))
+            log_event(LOG, logging.INFO, "backup already present", table=table, name=name)
+        else:
+            to_create.append((table, name))
+    limiter = RateLimiter(create_rate, burst=1, clock=monotonic, sleep=sleep)
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        results.extend(
+            pool.map(
+                lambda item: start_backup(
+                    dynamodb, item[0], item[1], limiter, sleep=sleep, rand=rand, budget=budget
+                ),
+                to_create,
+            )
+        )
+    return results
 
 
 def run(
@@ -209,30 +289,19 @@ def run(
     selected, tagged, selection_failures = select(config, clients, sleep=sleep, rand=rand)
     log_event(LOG, logging.INFO, "tables selected", slot=iso(slot), count=len(selected))
 
-    results: list[StartResult] = []
-    if selected:
-        dynamodb = clients.dynamodb
-        present = existing_backups(
-            dynamodb, common.prefix, slot, started_at, sleep=sleep, rand=rand
-        )
-        to_create: list[tuple[str, str]] = []
-        for table in selected:
-            name = backup_name(common.prefix, table, slot)
-            if (table, name) in present:
-                results.append(StartResult(table, present[(table, name)], False, None))
-                log_event(LOG, logging.INFO, "backup already present", table=table, name=name)
-            else:
-                to_create.append((table, name))
-        limiter = RateLimiter(create_rate, burst=1, clock=monotonic, sleep=sleep)
-        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-            results.extend(
-                pool.map(
-                    lambda item: start_backup(
-                        dynamodb, item[0], item[1], limiter, sleep=sleep, rand=rand, budget=budget
-                    ),
-                    to_create,
-                )
-            )
+    results = start_all(
+        config,
+        clients,
+        selected,
+        slot,
+        started_at,
+        sleep=sleep,
+        rand=rand,
+        monotonic=monotonic,
+        workers=workers,
+        create_rate=create_rate,
+        budget=budget,
+    )
 
     started = [r.backup for r in results if r.backup is not None]
     tag_only = tagged - set(config.table_names)
@@ -262,18 +331,28 @@ def run(
             sleep=sleep,
             rand=rand,
         )
-    metrics.emit(
-        metrics.emf_line(
-            common.metrics_namespace,
-            common.prefix,
-            {
-                "TablesSelected": len(selected),
-                "BackupsStarted": created,
-                "BackupsFailed": len(failures),
-            },
-            started_at,
-        )
+    unprotected, listing_error = check_coverage(
+        config, clients, selected, selection_failures, sleep=sleep, rand=rand
     )
+    if config.alert_unprotected and (unprotected or listing_error):
+        alerts.publish_unprotected(
+            clients.sns,
+            common.topic_arn,
+            iso(slot),
+            common.prefix,
+            unprotected or [],
+            listing_error=listing_error,
+            sleep=sleep,
+            rand=rand,
+        )
+    counts = {
+        "TablesSelected": len(selected),
+        "BackupsStarted": created,
+        "BackupsFailed": len(failures),
+    }
+    if unprotected is not None:  # not emitted when the tables could not be listed
+        counts["TablesUnprotected"] = len(unprotected)
+    metrics.emit(metrics.emf_line(common.metrics_namespace, common.prefix, counts, started_at))
     summary = {
         "slot": iso(slot),
         "selected": len(selected),
@@ -281,6 +360,7 @@ def run(
         "already_present": len(started) - created,
         "failed": len(failures),
         "messages": len(outgoing_messages),
+        "unprotected": None if unprotected is None else len(unprotected),
     }
     log_event(LOG, logging.INFO, "run finished", **summary)
     if send_error is not None:

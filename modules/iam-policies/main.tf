@@ -86,6 +86,14 @@ locals {
       Resource = ["*"]
     })],
     [jsonencode({
+      # ListTables supports no resource-level permissions; each run lists the region's
+      # tables to count those no selection covers (TablesUnprotected, behaviour 11).
+      Sid      = "ListTables"
+      Effect   = "Allow"
+      Action   = ["dynamodb:ListTables"]
+      Resource = ["*"]
+    })],
+    [jsonencode({
       Sid      = "SendToMonitoringQueue"
       Effect   = "Allow"
       Action   = ["sqs:SendMessage"]

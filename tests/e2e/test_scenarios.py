@@ -540,3 +540,46 @@ def test_a_daily_and_a_weekly_instance_on_the_same_tables_keep_apart(
         assert survivors(d, table, timedelta(0)) == list(range(last - 6, last + 1))
         assert survivors(w, table, weekly_offset) == [n for n in weekly_days if n > 1]
         assert len([b for b in d.backups().values() if b.table == table]) == 7 + 5
+
+
+def scheduler_metric(report: DayReport, name: str) -> list[int]:
+    return [m[name] for i in report.scheduler for m in i.metrics if name in m]
+
+
+@pytest.mark.parametrize("alert", [True, False])
+def test_a_table_nobody_selected_is_counted_and_alerted_until_it_is_covered(
+    deploy: Deploy, alert: bool
+) -> None:
+    """Behaviour 11 (issue 12.1): a new table outside the selection is not silently
+    skipped; a scratch table matching an exclusion pattern is excused."""
+    d = deploy(
+        Settings(
+            table_names=("orders", "customers"),
+            table_tags={"backup": "daily"},
+            unprotected_tables_exclude=("tmp-*",),
+            alert_unprotected_tables=alert,
+        )
+    )
+    d.create_tables(["orders", "customers", "tmp-cache"])
+    d.create_tables(["audit"], tags={"backup": "daily"})
+    d.create_tables(["new-orders"], tags={"backup": "weekly"})
+
+    first = d.run_day(slot(1))
+
+    assert first.problems == []
+    assert sorted(first.created) == ["audit", "customers", "orders"]
+    assert scheduler_metric(first, "TablesUnprotected") == [1]
+    coverage = [a for a in first.alerts if "unprotected table" in a.subject]
+    assert [a for a in first.alerts if a not in coverage] == []
+    if alert:
+        [only] = coverage
+        assert only.subject == f"DynamoDB backup: 1 unprotected table(s) in run {iso_z(slot(1))}"
+        assert "- table: new-orders\n" in only.message
+        assert "tmp-cache" not in only.message
+    else:
+        assert coverage == []
+
+    d.delete_table("new-orders")  # or: added to the selection; either way covered now
+    second = d.run_day(slot(2))
+    assert_clean(second)
+    assert scheduler_metric(second, "TablesUnprotected") == [0]

@@ -28,6 +28,8 @@ def aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
         "MAX_WAIT_MINUTES",
         "LOG_LEVEL",
         "METRICS_NAMESPACE",
+        "UNPROTECTED_TABLES_EXCLUDE",
+        "ALERT_UNPROTECTED_TABLES",
     ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")

@@ -11,7 +11,8 @@ import pytest
 from botocore.stub import Stubber
 
 from dynamodb_backup import alerts, logs, metrics
-from dynamodb_backup.alerts import AlertPublishError, format_alerts, publish
+from dynamodb_backup.alerts import AlertPublishError, format_alerts, format_unprotected, publish
+from dynamodb_backup.coverage import unprotected
 from dynamodb_backup.model import Failure
 
 SLOT = "2026-11-28T04:00:00Z"
@@ -164,3 +165,29 @@ def test_setup_adds_a_handler_only_when_none_is_installed(monkeypatch: pytest.Mo
     installed = root.handlers[0]
     logs.setup(logging.INFO)
     assert root.handlers == [installed]
+
+
+def test_a_long_coverage_alert_is_split_and_names_every_table_once() -> None:
+    tables = [f"table-{i:04d}-" + "x" * 200 for i in range(3000)]
+    parts = format_unprotected("2026-11-28T04:00:00Z", "scheduled", tables)
+    assert len(parts) > 1
+    named = [
+        line.removeprefix("- table: ")
+        for part in parts
+        for line in part.body.splitlines()
+        if line.startswith("- table: ")
+    ]
+    assert named == tables
+    for part in parts:
+        assert len(part.body.encode()) <= 200_000
+        assert len(part.subject) <= 100
+        assert part.subject.startswith("DynamoDB backup: 3000 unprotected table(s)")
+    assert f"(part 1 of {len(parts)})" in parts[0].body
+
+
+def test_coverage_unprotected_is_sorted_unique_and_case_sensitive() -> None:
+    assert unprotected(["b", "a", "a", "Tmp-1", "tmp-1", "kept"], {"kept"}, ["tmp-*"]) == [
+        "Tmp-1",
+        "a",
+        "b",
+    ]

@@ -193,3 +193,38 @@ def test_bad_retention_settings_name_the_variable(
     assert caught.value.variable == variable
     assert str(caught.value).startswith(f"{variable}: ")
     assert words in str(caught.value)
+
+
+def test_coverage_defaults_and_values() -> None:
+    default = SchedulerConfig.from_env(BASE)
+    assert (default.unprotected_exclude, default.alert_unprotected) == ((), False)
+    config = SchedulerConfig.from_env(
+        BASE
+        | {"UNPROTECTED_TABLES_EXCLUDE": '["tmp-*", "dev-?"]', "ALERT_UNPROTECTED_TABLES": "true"}
+    )
+    assert config.unprotected_exclude == ("tmp-*", "dev-?")
+    assert config.alert_unprotected is True
+    off = SchedulerConfig.from_env(BASE | {"ALERT_UNPROTECTED_TABLES": "false"})
+    assert off.alert_unprotected is False
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "working"),
+    [
+        ("UNPROTECTED_TABLES_EXCLUDE", "tmp-*", '["tmp-*", "*-scratch"]'),
+        ("UNPROTECTED_TABLES_EXCLUDE", '{"tmp": "*"}', '["tmp-*", "*-scratch"]'),
+        ("UNPROTECTED_TABLES_EXCLUDE", '["tmp-*", ""]', "non-empty string"),
+        ("UNPROTECTED_TABLES_EXCLUDE", '["tmp-*", 3]', "non-empty string"),
+        ("ALERT_UNPROTECTED_TABLES", "yes", "'false'"),
+        ("ALERT_UNPROTECTED_TABLES", "True", "'false'"),
+        ("ALERT_UNPROTECTED_TABLES", "1", "'false'"),
+    ],
+)
+def test_coverage_errors_name_the_variable_and_a_working_value(
+    variable: str, value: str, working: str
+) -> None:
+    with pytest.raises(ConfigError) as info:
+        SchedulerConfig.from_env(BASE | {variable: value})
+    assert str(info.value).startswith(f"{variable}: ")
+    assert working in str(info.value)
+    assert info.value.variable == variable

@@ -21,7 +21,7 @@ from moto.sns.models import sns_backends
 
 from dynamodb_backup import monitor, scheduler
 from dynamodb_backup.alerts import AlertPublishError
-from dynamodb_backup.aws import Clients
+from dynamodb_backup.aws import Clients, list_tables
 from dynamodb_backup.budget import Budget
 from dynamodb_backup.config import ConfigError, MonitorConfig, SchedulerConfig
 from dynamodb_backup.messages import (
@@ -219,6 +219,7 @@ def test_scheduler_backs_up_listed_and_tagged_tables(
         "already_present": 0,
         "failed": 0,
         "messages": 2,
+        "unprotected": 2,  # carts and logs: nothing selects them
     }
     assert world.backup_names("orders") == ["scheduled-orders-20261128T040000Z"]
     assert world.backup_names("users") == ["scheduled-users-20261128T040000Z"]
@@ -228,7 +229,8 @@ def test_scheduler_backs_up_listed_and_tagged_tables(
     assert doc["BackupsStarted"] == 2
     assert doc["BackupsFailed"] == 0
     assert doc["TablesSelected"] == 2
-    assert world.alerts() == []
+    assert doc["TablesUnprotected"] == 2
+    assert world.alerts() == []  # ALERT_UNPROTECTED_TABLES is off by default
 
 
 def test_full_cycle_marks_backups_available(
@@ -379,6 +381,7 @@ def test_a_selection_that_matches_no_table_is_an_alerted_failure(
         "already_present": 0,
         "failed": 1,
         "messages": 0,
+        "unprotected": 1,
     }
     assert world.drain() == []
     [doc] = emf(capsys.readouterr().out)
@@ -1835,3 +1838,168 @@ def test_tiers_and_a_per_table_override_keep_weeklies_and_monthlies(world: World
     assert (SLOT_DT - timedelta(days=28)).date().isoformat() == "2026-10-31"
     assert world.backup_names("orders") == names("orders", [1, 2, 6, 13])
     assert world.backup_names("users") == names("users", [1, 2, 6, 13, 28])
+
+
+# --- scheduler: coverage (behaviour 11) --------------------------------------------------
+
+
+def coverage_world(world: World) -> None:
+    """orders by name, users by tag; tmp-* excused; carts, Logs and TMP-upper unprotected."""
+    world.table("orders")
+    world.table("users", {"backup": "daily"})
+    world.table("carts", {"backup": "weekly"})
+    world.table("Logs")
+    world.table("tmp-1")
+    world.table("tmp-2")
+    world.table("TMP-upper")  # patterns are case-sensitive, as table names are
+    world.env(
+        TABLE_NAMES='["orders"]',
+        TABLE_TAGS='{"backup": "daily"}',
+        UNPROTECTED_TABLES_EXCLUDE='["tmp-*"]',
+    )
+
+
+def test_coverage_alerts_the_unprotected_tables_in_one_alert(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    coverage_world(world)
+    world.env(ALERT_UNPROTECTED_TABLES="true")
+
+    summary = world.schedule()
+
+    assert (summary["started"], summary["failed"], summary["unprotected"]) == (2, 0, 3)
+    [doc] = emf(capsys.readouterr().out)
+    assert doc["TablesUnprotected"] == 3
+    assert doc["BackupsFailed"] == 0  # an unprotected table is not a failed backup
+    [(subject, body)] = world.alerts()
+    assert subject == f"DynamoDB backup: 3 unprotected table(s) in run {SLOT}"
+    listed = [line.removeprefix("- table: ") for line in body.splitlines() if line.startswith("- ")]
+    assert listed == ["Logs", "TMP-upper", "carts"]
+    assert "unprotected_tables_exclude" in body
+    assert world.backup_names("orders") == ["scheduled-orders-20261128T040000Z"]
+    assert world.backup_names("users") == ["scheduled-users-20261128T040000Z"]
+
+
+def test_coverage_without_the_alert_only_counts(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    coverage_world(world)
+    world.env(ALERT_UNPROTECTED_TABLES="false")
+
+    world.schedule()
+
+    [doc] = emf(capsys.readouterr().out)
+    assert doc["TablesUnprotected"] == 3
+    assert world.alerts() == []
+
+
+def test_coverage_with_every_table_covered_or_excused_alerts_nothing(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    coverage_world(world)
+    world.env(ALERT_UNPROTECTED_TABLES="true", UNPROTECTED_TABLES_EXCLUDE='["tmp-*", "[cLT]*"]')
+
+    world.schedule()
+
+    [doc] = emf(capsys.readouterr().out)
+    assert doc["TablesUnprotected"] == 0
+    assert world.alerts() == []
+
+
+def test_coverage_lists_every_page_of_tables(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """250 tables: three ListTables pages of at most 100, and all of them counted."""
+    for i in range(250):
+        world.table(f"t-{i:03d}")
+    world.env(TABLE_NAMES='["t-000"]')
+    ddb = SESSION.client("dynamodb", region_name=REGION)
+    calls: list[dict[str, Any]] = []
+    ddb.meta.events.register(
+        "provide-client-params.dynamodb.ListTables", lambda params, **_: calls.append(params)
+    )
+
+    world.schedule(clients=Clients.of(dynamodb=ddb))
+
+    assert [c.get("ExclusiveStartTableName") for c in calls] == [None, "t-099", "t-199"]
+    assert all(c["Limit"] == 100 for c in calls)
+    [doc] = emf(capsys.readouterr().out)
+    assert doc["TablesUnprotected"] == 249
+
+
+def test_list_tables_follows_last_evaluated_table_name_as_aws_pages() -> None:
+    """AWS may end with an empty page that still carried a LastEvaluatedTableName."""
+    ddb = SESSION.client("dynamodb", region_name=REGION)
+    with Stubber(ddb) as stub:
+        stub.add_response(
+            "list_tables",
+            {"TableNames": ["aaa1", "bbb1"], "LastEvaluatedTableName": "bbb1"},
+            {"Limit": 2},
+        )
+        stub.add_response(
+            "list_tables",
+            {"TableNames": ["ccc1", "ddd1"], "LastEvaluatedTableName": "ddd1"},
+            {"Limit": 2, "ExclusiveStartTableName": "bbb1"},
+        )
+        stub.add_response(
+            "list_tables", {"TableNames": []}, {"Limit": 2, "ExclusiveStartTableName": "ddd1"}
+        )
+        assert list_tables(ddb, sleep=no_sleep, rand=lambda: 0.0, page_size=2) == [
+            "aaa1",
+            "bbb1",
+            "ccc1",
+            "ddd1",
+        ]
+        stub.assert_no_pending_responses()
+
+
+@pytest.mark.parametrize("alert", ["true", "false"])
+def test_a_listing_failure_never_stops_the_backups(
+    world: World, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, alert: str
+) -> None:
+    coverage_world(world)
+    world.env(ALERT_UNPROTECTED_TABLES=alert)
+    ddb = SESSION.client("dynamodb", region_name=REGION)
+
+    def refuse(**_: Any) -> Any:
+        raise ClientError(
+            {"Error": {"Code": "AccessDeniedException", "Message": "no dynamodb:ListTables"}},
+            "ListTables",
+        )
+
+    monkeypatch.setattr(ddb, "list_tables", refuse)
+
+    summary = world.schedule(clients=Clients.of(dynamodb=ddb))
+
+    assert (summary["started"], summary["failed"], summary["unprotected"]) == (2, 0, None)
+    assert world.backup_names("orders") == ["scheduled-orders-20261128T040000Z"]
+    assert len(world.drain()) == 2  # the run's chunk and finalizer still reach the queue
+    [doc] = emf(capsys.readouterr().out)
+    assert "TablesUnprotected" not in doc  # no count rather than a wrong one
+    assert doc["BackupsStarted"] == 2
+    if alert == "false":
+        assert world.alerts() == []
+        return
+    [(subject, body)] = world.alerts()
+    assert subject == f"DynamoDB backup: coverage check failed in run {SLOT}"
+    assert "could not list the tables: AccessDeniedException: no dynamodb:ListTables" in body
+    assert "the backups of this run are not affected" in body
+
+
+def test_a_failing_tag_lookup_skips_coverage_instead_of_guessing(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    coverage_world(world)
+    world.env(ALERT_UNPROTECTED_TABLES="true")
+    tagging = boto3.client("resourcegroupstaggingapi", region_name=REGION)
+    with Stubber(tagging) as stub:
+        stub.add_client_error("get_resources", "ThrottlingException", "slow down")
+        for _ in range(5):
+            stub.add_client_error("get_resources", "ThrottlingException", "slow down")
+        summary = world.schedule(clients=Clients.of(resourcegroupstaggingapi=tagging))
+
+    assert summary["unprotected"] is None
+    [doc] = emf(capsys.readouterr().out)
+    assert "TablesUnprotected" not in doc
+    [(subject, _)] = world.alerts()  # the run's failure alert only, no coverage alert
+    assert subject == f"DynamoDB backup: 1 failure(s) in run {SLOT}"

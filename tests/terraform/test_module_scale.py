@@ -149,6 +149,19 @@ def test_table_tags_cannot_push_the_environment_over_its_limit(root: tfeval.Pars
     assert environment_size(env) < ENV_LIMIT
 
 
+def test_exclusion_patterns_cannot_push_the_environment_over_its_limit(
+    root: tfeval.Parsed,
+) -> None:
+    """unprotected_tables_exclude is capped at 400 characters of JSON, beside 1,000 of tags."""
+    env = dict(
+        scheduler_env(root, "at_limit"),
+        TABLE_TAGS="x" * 1000,
+        UNPROTECTED_TABLES_EXCLUDE="x" * 400,
+        ALERT_UNPROTECTED_TABLES="false",
+    )
+    assert environment_size(env) < ENV_LIMIT
+
+
 def policies(
     names: list[str], tmp_path: Path, tags: dict[str, str] | None = None
 ) -> dict[str, Any]:

@@ -24,6 +24,7 @@ DEAD_MAN = "aws_cloudwatch_metric_alarm.no_backup_succeeded[0]"
 SCHEDULE = "variable.schedule_expression"
 NAMES = "variable.table_names"
 TAGS = "variable.table_tags"
+EXCLUDE = "variable.unprotected_tables_exclude"
 EMAILS = "variable.sns_subscription_emails"
 
 # case id -> (inputs on top of BASE, the block that must refuse them)
@@ -103,6 +104,12 @@ BAD: dict[str, tuple[dict[str, Any], str]] = {
         {"retention_overrides": {"my orders": {"keep_daily": 7}}},
         "variable.retention_overrides",
     ),
+    "exclude_empty_pattern": ({"unprotected_tables_exclude": [""]}, EXCLUDE),
+    "exclude_space": ({"unprotected_tables_exclude": ["tmp *"]}, EXCLUDE),
+    "exclude_too_long": (
+        {"unprotected_tables_exclude": [f"p{i}-*" * 20 for i in range(5)]},
+        EXCLUDE,
+    ),
     # cross-variable rules (Terraform 1.5 validations see one variable): preconditions
     "override_of_an_unselected_table": (
         {"retention_overrides": {"customers": {"keep_monthly": 12}}},
@@ -167,6 +174,11 @@ GOOD: dict[str, dict[str, Any]] = {
         },
     },
     "emails": {"sns_subscription_emails": ["ops@example.com", "a.b+backup@example.co.uk"]},
+    "coverage": {
+        "unprotected_tables_exclude": ["tmp-*", "*-scratch", "dev-??", "[!p]*.v[0-9]"],
+        "alert_unprotected_tables": True,
+        "alarm_unprotected_tables_enabled": True,
+    },
 }
 
 

@@ -50,6 +50,9 @@ class Expected:
     keep: dict[str, int] = field(default_factory=dict)  # tier -> count, unset tiers 0
     overrides: dict[str, dict[str, int]] = field(default_factory=dict)
     timezone: str | None = None  # schedule_timezone: an EventBridge Scheduler schedule
+    unprotected_exclude: list[str] = field(default_factory=list)
+    alert_unprotected: bool = False
+    alarm_unprotected: bool = False
 
 
 EXAMPLES: dict[str, Expected] = {
@@ -140,6 +143,9 @@ EXAMPLES: dict[str, Expected] = {
         keep={"weekly": 8, "monthly": 12, "yearly": 1},
         overrides={"payments.v2": {"keep_yearly": 7}},
         timezone="Europe/Dublin",
+        unprotected_exclude=["tmp-*", "*-scratch"],
+        alert_unprotected=True,
+        alarm_unprotected=True,
     ),
 }
 
@@ -321,6 +327,8 @@ def test_environment_carries_the_contract_names_and_points_at_queue_and_topic(
     # only the keys the user set: the handler falls back for the others
     assert json.loads(monitor["RETENTION_OVERRIDES"]) == e.overrides
     assert monitor["MAX_WAIT_MINUTES"] == str(e.max_wait)
+    assert json.loads(scheduler["UNPROTECTED_TABLES_EXCLUDE"]) == e.unprotected_exclude
+    assert scheduler["ALERT_UNPROTECTED_TABLES"] == ("true" if e.alert_unprotected else "false")
 
 
 # -- queue -> monitor -------------------------------------------------------------------
@@ -420,7 +428,7 @@ def test_every_alarm_publishes_to_the_topic(name: str) -> None:
         'function_errors["monitor"]',
         'function_errors["scheduler"]',
         "no_backup_succeeded[0]",
-    }
+    } | ({"tables_unprotected[0]"} if EXAMPLES[name].alarm_unprotected else set())
     for alarm in alarms:
         assert alarm["alarm_actions"] == [topic_id(name)]
         assert alarm["ok_actions"] == ([topic_id(name)] if EXAMPLES[name].ok_notifications else [])
@@ -475,6 +483,49 @@ def test_dead_man_alarm_fires_when_no_backup_succeeded_within_the_period(name: s
     assert a["period"] == 3600
     assert a["evaluation_periods"] == a["datapoints_to_alarm"] == e.dead_man_hours
     assert a["period"] * a["evaluation_periods"] <= 7 * 86400  # CloudWatch's limit
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_unprotected_tables_alarm_watches_this_instances_coverage_metric(name: str) -> None:
+    e = EXAMPLES[name]
+    found = tfeval.find_all(ex(name), f"{M}.aws_cloudwatch_metric_alarm.tables_unprotected")
+    if not e.alarm_unprotected:
+        assert found == []  # off by default
+        return
+    (a,) = found
+    assert a["alarm_name"] == f"{e.name}-tables-unprotected"
+    assert (a["namespace"], a["metric_name"]) == ("DynamoDBBackup", "TablesUnprotected")
+    assert a["dimensions"] == {"BackupNamePrefix": e.prefix}
+    assert (a["statistic"], a["comparison_operator"], a["threshold"]) == (
+        "Maximum",
+        "GreaterThanThreshold",
+        0,
+    )
+    assert a["treat_missing_data"] == "ignore"  # the latest run's count holds between runs
+
+
+def test_coverage_alarm_follows_create_alarms(tmp_path: Path) -> None:
+    parsed = tfeval.evaluate_module(
+        tfeval.REPO,
+        {
+            "on": {"table_names": ["orders"], "alarm_unprotected_tables_enabled": True},
+            "off": {
+                "table_names": ["orders"],
+                "alarm_unprotected_tables_enabled": True,
+                "create_alarms": False,
+            },
+            "default": {"table_names": ["orders"]},
+        },
+        tmp_path,
+    )
+    assert tfeval.find_all(parsed, "module.on.aws_cloudwatch_metric_alarm.tables_unprotected")
+    for instance in ("off", "default"):
+        assert not tfeval.find_all(
+            parsed, f"module.{instance}.aws_cloudwatch_metric_alarm.tables_unprotected"
+        )
+    env = tfeval.find(parsed, "module.default.aws_lambda_function.scheduler")["environment"]
+    assert env["variables"]["UNPROTECTED_TABLES_EXCLUDE"] == "[]"
+    assert env["variables"]["ALERT_UNPROTECTED_TABLES"] == "false"
 
 
 # -- topic ------------------------------------------------------------------------------
@@ -662,6 +713,7 @@ def expected_policies(inputs: dict[str, Any]) -> tuple[list[Any], list[Any]]:
         )
     scheduler += [
         statement("ListBackups", ["dynamodb:ListBackups"], ["*"]),
+        statement("ListTables", ["dynamodb:ListTables"], ["*"]),
         statement("SendToMonitoringQueue", ["sqs:SendMessage"], [queue]),
         statement("PublishAlerts", ["sns:Publish"], [topic]),
         statement("WriteOwnLogs", logs, [inputs["scheduler_log_group_arn"] + ":*"]),
@@ -721,7 +773,11 @@ def test_no_wildcard_beyond_the_ones_the_issue_allows(name: str, tmp_path: Path)
             assert all("*" not in a for a in s["Action"])
             for r in s["Resource"]:
                 if r == "*":
-                    assert s["Action"] in (["dynamodb:ListBackups"], ["tag:GetResources"])
+                    assert s["Action"] in (
+                        ["dynamodb:ListBackups"],
+                        ["dynamodb:ListTables"],
+                        ["tag:GetResources"],
+                    )
                 elif r == f"{ARN}:table/*":
                     assert s["Action"] == ["dynamodb:CreateBackup"]
                     if inputs.get("dynamodb_abac_enabled", True):
