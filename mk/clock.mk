@@ -6,7 +6,7 @@
 
 CLOCK_SHIFT ?= +400d
 
-faketime:
+faketime: ## install Debian's faketime when it is missing (used by test-clock)
 	@command -v faketime >/dev/null 2>&1 || { \
 	  echo "faketime: installing Debian's faketime package"; \
 	  SUDO=$$([ "$$(id -u)" -eq 0 ] || echo sudo); \
@@ -14,7 +14,7 @@ faketime:
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq faketime >/dev/null; }
 	@command -v faketime >/dev/null 2>&1 || { echo "faketime: could not be installed"; exit 1; }
 
-test-clock: $(STAMP) faketime
+test-clock: $(STAMP) faketime ## handler and e2e suites again with the clock moved CLOCK_SHIFT (+400d)
 	@echo "test-clock: system clock moved $(CLOCK_SHIFT): $$(faketime -f '$(CLOCK_SHIFT)' date -u +%FT%TZ)"
 	faketime -f '$(CLOCK_SHIFT)' $(PY) -m pytest tests/lambda -q -p no:cacheprovider -n 2
 	faketime -f '$(CLOCK_SHIFT)' $(PY) -m pytest tests/e2e -q -p no:cacheprovider
