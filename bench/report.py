@@ -512,7 +512,8 @@ def model_text(results: Sequence[ScenarioResult]) -> str:
             "on how the two monitors' listings interleave); the times move with the "
             "machine's load through the per-call CPU cost above.",
             "",
-            "Reproduce: `make bench` (all N, about 10-15 minutes) or `make bench ARGS=--quick` "
-            "(N <= 1,000, about 3 minutes). The raw figures are in `bench/results.json`.",
+            "Reproduce: `make bench` (all N, about 10-15 minutes; rewrites this file, the chart "
+            "and `bench/results.json`, where the raw figures are) or `make bench ARGS=--quick` "
+            "(N <= 1,000, about 3 minutes; writes the same three files to `build/bench/`).",
         ]
     )
