@@ -1,4 +1,9 @@
-"""`python -m bench [--quick]`: run the scale benchmark, write BENCHMARKS.md and the chart."""
+"""`python -m bench [--quick]`: run the scale benchmark, write BENCHMARKS.md and the chart.
+
+Only the full run (all N, default latency and baseline range) writes the committed
+BENCHMARKS.md, docs/benchmark.png and bench/results.json; any other run writes the same
+three files to build/bench/ unless --out/--chart/--json say otherwise.
+"""
 
 from __future__ import annotations
 
@@ -19,6 +24,19 @@ from bench.static import REPO, measure
 
 FULL_SIZES = (10, 100, 1000, 10000)
 QUICK_SIZES = (10, 100, 1000)
+DEFAULT_LATENCY = 0.030
+DEFAULT_BASELINE_MAX = 1000
+COMMITTED = {
+    "out": REPO / "BENCHMARKS.md",
+    "chart": REPO / "docs" / "benchmark.png",
+    "json": REPO / "bench" / "results.json",
+}
+SCRATCH_DIR = REPO / "build" / "bench"
+SCRATCH = {
+    "out": SCRATCH_DIR / "BENCHMARKS.md",
+    "chart": SCRATCH_DIR / "benchmark.png",
+    "json": SCRATCH_DIR / "results.json",
+}
 
 
 def scales(variant: str, tables: int) -> tuple[float, float]:
@@ -67,19 +85,36 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--baseline-max",
         type=int,
-        default=1000,
+        default=DEFAULT_BASELINE_MAX,
         help="largest N the baseline runs at; larger ones are extrapolated (default 1000)",
     )
-    parser.add_argument("--latency", type=float, default=0.030, help="per-call latency, s")
-    parser.add_argument("--out", type=Path, default=REPO / "BENCHMARKS.md")
-    parser.add_argument("--chart", type=Path, default=REPO / "docs" / "benchmark.png")
-    parser.add_argument("--json", type=Path, default=REPO / "bench" / "results.json")
+    parser.add_argument(
+        "--latency", type=float, default=DEFAULT_LATENCY, help="per-call latency, s"
+    )
+    parser.add_argument(
+        "--out", type=Path, help="report (default: BENCHMARKS.md, build/bench/ unless full)"
+    )
+    parser.add_argument(
+        "--chart", type=Path, help="chart (default: docs/benchmark.png, build/bench/ unless full)"
+    )
+    parser.add_argument(
+        "--json",
+        type=Path,
+        help="raw figures (default: bench/results.json, build/bench/ unless full)",
+    )
     args = parser.parse_args(argv)
 
     if args.sizes:
         sizes = tuple(int(s) for s in args.sizes.split(","))
     else:
         sizes = QUICK_SIZES if args.quick else FULL_SIZES
+    full = is_full_run(sizes, args.latency, args.baseline_max)
+    targets = output_paths(full, out=args.out, chart=args.chart, json_path=args.json)
+    args.out, args.chart, args.json = targets["out"], targets["chart"], targets["json"]
+    for path in targets.values():
+        path.parent.mkdir(parents=True, exist_ok=True)
+    if not full:
+        print(f"not the full run: writing to {args.out.parent}/", file=sys.stderr)
     started = time.monotonic()
     run_info: dict[str, Any] = {
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
@@ -114,8 +149,10 @@ def main(argv: list[str] | None = None) -> int:
             )
     run_info["real_seconds"] = time.monotonic() - started
     rows = build_rows(results, sizes)
+    chart_ref = os.path.relpath(args.chart, args.out.parent)
     args.out.write_text(
-        markdown(rows, results, static, run_info, model_text(results)), encoding="utf-8"
+        markdown(rows, results, static, run_info, model_text(results), chart_ref=chart_ref),
+        encoding="utf-8",
     )
     write_chart(rows, args.chart)
     args.json.write_text(
@@ -126,7 +163,33 @@ def main(argv: list[str] | None = None) -> int:
         encoding="utf-8",
     )
     print(f"wrote {args.out}, {args.chart}, {args.json}", file=sys.stderr)
+    if not full:
+        print(
+            "not the full run: the committed BENCHMARKS.md, docs/benchmark.png and"
+            " bench/results.json are unchanged (only `make bench` with no ARGS rewrites them)",
+            file=sys.stderr,
+        )
     return 0
+
+
+def is_full_run(sizes: tuple[int, ...], latency: float, baseline_max: int) -> bool:
+    """Whether a run may replace the committed figures: every N, the published model."""
+    return (
+        sizes == FULL_SIZES and latency == DEFAULT_LATENCY and baseline_max == DEFAULT_BASELINE_MAX
+    )
+
+
+def output_paths(
+    full: bool, *, out: Path | None, chart: Path | None, json_path: Path | None
+) -> dict[str, Path]:
+    """Where a run writes: the committed files for the full run, build/bench/ otherwise;
+    an explicit path always wins."""
+    defaults = COMMITTED if full else SCRATCH
+    return {
+        "out": out or defaults["out"],
+        "chart": chart or defaults["chart"],
+        "json": json_path or defaults["json"],
+    }
 
 
 if __name__ == "__main__":

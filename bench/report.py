@@ -7,11 +7,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # the backend is chosen first
-
 from bench.scenario import MONITOR_TIMEOUT, SCHEDULER_TIMEOUT, ScenarioResult
 from bench.static import HANDLER_MODULES, StaticFigures
 
@@ -322,6 +317,12 @@ def observations(results: Sequence[ScenarioResult]) -> list[str]:
 
 
 def write_chart(rows: Sequence[Row], path: Path) -> None:
+    # matplotlib is installed by `make bench` only (requirements-bench.txt), not for make test
+    import matplotlib  # noqa: PLC0415
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt  # noqa: PLC0415 - the backend is chosen first
+
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
     for variant, color in (("ours", "tab:blue"), ("baseline", "tab:red")):
         pts = sorted((r for r in rows if r.variant == variant), key=lambda r: r.tables)
@@ -367,6 +368,8 @@ def markdown(
     static: StaticFigures,
     run: dict[str, Any],
     model: str,
+    *,
+    chart_ref: str = "docs/benchmark.png",
 ) -> str:
     lines = [
         "# Benchmarks",
@@ -376,7 +379,7 @@ def markdown(
         f"Run {run['date']} with `{run['command']}` on {run['machine']} (commit {run['commit']}; "
         f"the benchmark itself took {run['real_seconds']:.0f} s of real time).",
         "",
-        "![calls per table and wall time against N](docs/benchmark.png)",
+        f"![calls per table and wall time against N]({chart_ref})",
         "",
         "## Targets (issue 5)",
         "",
@@ -509,7 +512,8 @@ def model_text(results: Sequence[ScenarioResult]) -> str:
             "on how the two monitors' listings interleave); the times move with the "
             "machine's load through the per-call CPU cost above.",
             "",
-            "Reproduce: `make bench` (all N, about 10-15 minutes) or `make bench ARGS=--quick` "
-            "(N <= 1,000, about 3 minutes). The raw figures are in `bench/results.json`.",
+            "Reproduce: `make bench` (all N, about 10-15 minutes; rewrites this file, the chart "
+            "and `bench/results.json`, where the raw figures are) or `make bench ARGS=--quick` "
+            "(N <= 1,000, about 3 minutes; writes the same three files to `build/bench/`).",
         ]
     )

@@ -27,14 +27,70 @@ SLOW_TABLE = "inventory"  # its backups take 7 minutes: the monitor re-enqueues 
 BAD_DAY_TABLE = "customers"
 
 
+MAX_DAYS = 30  # each simulated day takes a few seconds of real time
+MAX_RETENTION_DAYS = 365
+
+
+def bounded_int(low: int, high: int) -> Callable[[str], int]:
+    """An argparse type: a whole number from `low` to `high`; the error gives the range."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"must be a whole number from {low} to {high}, got {text!r}"
+            ) from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(
+                f"must be a whole number from {low} to {high}, got {value}"
+            )
+        return value
+
+    return parse
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m localrun")
+    parser = argparse.ArgumentParser(
+        prog="python -m localrun", description="The module's backup cycle, run locally."
+    )
     sub = parser.add_subparsers(dest="command", required=True)
-    demo = sub.add_parser("demo", help="a week of daily cycles, then one bad day")
-    demo.add_argument("--json", action="store_true", help="print the report as JSON")
-    demo.add_argument("--days", type=int, default=7, help="good days before the bad one")
-    demo.add_argument("--retention-days", type=int, default=3)
-    demo.add_argument("--hour", type=int, default=3, help="schedule slot, hour of day UTC")
+    demo = sub.add_parser(
+        "demo",
+        help="a week of daily cycles, then one bad day",
+        description=(
+            "Daily backup cycles of four tables against moto's server (no AWS account), then"
+            " a bad day on which a listed table has been deleted. Exits 1 when the cycle"
+            " misbehaved."
+        ),
+    )
+    demo.add_argument(
+        "--json", action="store_true", help="print the report as JSON instead of text"
+    )
+    demo.add_argument(
+        "--days",
+        type=bounded_int(1, MAX_DAYS),
+        default=7,
+        metavar="N",
+        help=f"good days before the bad one, 1 to {MAX_DAYS} (default: %(default)s)",
+    )
+    demo.add_argument(
+        "--retention-days",
+        type=bounded_int(1, MAX_RETENTION_DAYS),
+        default=3,
+        metavar="N",
+        help=(
+            "the module's retention_days: backups older than this are deleted,"
+            f" 1 to {MAX_RETENTION_DAYS} (default: %(default)s)"
+        ),
+    )
+    demo.add_argument(
+        "--hour",
+        type=bounded_int(0, 23),
+        default=3,
+        metavar="H",
+        help="schedule slot, hour of day UTC, 0 to 23 (default: %(default)s)",
+    )
     return parser
 
 

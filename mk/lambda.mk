@@ -15,11 +15,10 @@ LAMBDA_TEST_PACKAGES := ^(boto3|botocore|moto|pytest|hypothesis|freezegun)(\[|==
 $(STAMP313): requirements-dev.txt
 	rm -rf $(VENV313)
 	$(PY313) -m venv $(VENV313)
-	$(VENV313)/bin/python -m pip install --quiet --upgrade pip
-	grep -E '$(LAMBDA_TEST_PACKAGES)' requirements-dev.txt | xargs $(VENV313)/bin/python -m pip install --quiet
+	grep -E '$(LAMBDA_TEST_PACKAGES)' requirements-dev.txt | xargs $(VENV313)/bin/python $(PIP_INSTALL)
 	touch $@
 
-test-lambda-py313:
+test-lambda-py313: ## handler tests on Python 3.13 in .venv-py313 (skipped without python3.13)
 ifeq ($(PY313),)
 	@echo "test-lambda-py313: skipped, no python3.13 on this machine (set PY313=/path/to/python3.13)"
 else

@@ -14,17 +14,16 @@ CHECKOV       := $(CURDIR)/$(CHECKOV_VENV)/bin/checkov
 $(CHECKOV_STAMP): requirements-checkov.txt
 	rm -rf $(CHECKOV_VENV)
 	$(PYTHON) -m venv $(CHECKOV_VENV)
-	$(CHECKOV_VENV)/bin/python -m pip install --quiet --upgrade pip
-	$(CHECKOV_VENV)/bin/python -m pip install --quiet -r requirements-checkov.txt
+	$(CHECKOV_VENV)/bin/python $(PIP_INSTALL) -r requirements-checkov.txt
 	touch $@
 
-test-terraform: $(STAMP) $(CHECKOV_STAMP)
+test-terraform: $(STAMP) $(CHECKOV_STAMP) ## examples evaluated offline (tfparse): wiring, validation, limits, README drift, checkov
 	CHECKOV=$(CHECKOV) $(PY) -m pytest tests/terraform -p no:cacheprovider
 
-readme: $(STAMP)
+readme: $(STAMP) ## regenerate the README's Inputs/Outputs tables
 	$(PY) tools/gen_readme.py
 
-checkov: $(CHECKOV_STAMP)
+checkov: $(CHECKOV_STAMP) ## checkov's report on the module and the examples
 	$(CHECKOV) -d . --framework terraform --skip-download --compact --skip-path tests
 
 EXTRA_TESTS += test-terraform
