@@ -172,14 +172,7 @@ def publish(
     """Publish the alerts for `failures`; returns the number of SNS messages sent."""
     alerts = format_alerts(slot, prefix, failures)
     for alert in alerts:
-        try:
-            call_with_retries(
-                partial(sns.publish, TopicArn=topic_arn, Subject=alert.subject, Message=alert.body),
-                sleep=sleep,
-                rand=rand,
-            )
-        except Exception as exc:
-            raise AlertPublishError(f"could not publish alert to {topic_arn}: {exc}") from exc
+        _send(sns, topic_arn, alert, sleep=sleep, rand=rand)
         log_event(LOG, logging.WARNING, "alert published", slot=slot, failures=len(failures))
     return len(alerts)
 
