@@ -158,6 +158,10 @@ def call_with_retries(
     raise AssertionError("unreachable")  # pragma: no cover
 
 
+def _size(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
 def summary_from(item: Any) -> BackupSummary | None:
     """A BackupSummary from a ListBackups entry; None when fields are missing."""
     try:
@@ -168,6 +172,7 @@ def summary_from(item: Any) -> BackupSummary | None:
             created=to_utc(item["BackupCreationDateTime"]),
             status=str(item["BackupStatus"]),
             type=str(item.get("BackupType", "USER")),
+            size_bytes=_size(item.get("BackupSizeBytes")),
         )
     except (KeyError, TypeError, AttributeError):
         return None

@@ -10,8 +10,11 @@ from datetime import datetime
 DIMENSION = "BackupNamePrefix"
 
 
+UNITS = {"BackupStorageBytes": "Bytes"}
+
+
 def emf_line(namespace: str, prefix: str, metrics: Mapping[str, int], timestamp: datetime) -> str:
-    """One EMF JSON document with every metric in `metrics` as a Count."""
+    """One EMF JSON document with every metric in `metrics`: a Count unless `UNITS` says."""
     document: dict[str, object] = {
         "_aws": {
             "Timestamp": int(timestamp.timestamp() * 1000),
@@ -19,7 +22,9 @@ def emf_line(namespace: str, prefix: str, metrics: Mapping[str, int], timestamp:
                 {
                     "Namespace": namespace,
                     "Dimensions": [[DIMENSION]],
-                    "Metrics": [{"Name": name, "Unit": "Count"} for name in metrics],
+                    "Metrics": [
+                        {"Name": name, "Unit": UNITS.get(name, "Count")} for name in metrics
+                    ],
                 }
             ],
         },

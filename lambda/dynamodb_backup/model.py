@@ -21,6 +21,7 @@ class BackupSummary:
     created: datetime
     status: str
     type: str
+    size_bytes: int | None = None  # BackupSizeBytes, when the listing gave it
 
 
 @dataclass(frozen=True)

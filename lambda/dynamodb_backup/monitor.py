@@ -61,6 +61,7 @@ class Counters:
     pending: int = 0
     deleted: int = 0
     unreadable: int = 0
+    storage_bytes: int | None = None  # own AVAILABLE backups after retention, when all listed
 
 
 @dataclass
@@ -199,6 +200,7 @@ class RunListing:
     own: dict[str, list[BackupSummary]] = field(default_factory=lambda: defaultdict(list))
     creating: list[BackupSummary] = field(default_factory=list)
     succeeded: set[str] = field(default_factory=set)
+    complete: bool = False  # every USER backup of the account was listed
 
 
 def _run_listing(
@@ -237,15 +239,31 @@ def _retention_listing(ctx: Context, message: FinalizeMessage, now: datetime) ->
     backup the retention keeps (35 days x 10,000 tables would be 3,500 pages)."""
     listing = RunListing()
     policies = ctx.config.policies
-    for lower, upper in retention.listing_bounds(
+    bounds = retention.listing_bounds(
         now=now,
         retention_days=policies.shortest_retention_days(),
         min_keep=policies.default.min_keep,
         run_started=message.started,
         full_history=policies.needs_full_history(),
-    ):
+    )
+    for lower, upper in bounds:
         _run_listing(ctx, message, lower, upper, keep_own=True, into=listing)
+    listing.complete = bounds == [(None, None)]
     return listing
+
+
+def storage_after(listing: RunListing, doomed: Sequence[BackupRef]) -> int | None:
+    """`BackupStorageBytes`: the sizes of the own AVAILABLE backups that stay, when the
+    listing held every backup (else a partial sum would look like a drop in storage)."""
+    if not listing.complete:
+        return None
+    gone = {ref.arn for ref in doomed}
+    return sum(
+        b.size_bytes or 0
+        for backups in listing.own.values()
+        for b in backups
+        if b.status == AVAILABLE and b.arn not in gone
+    )
 
 
 def handle_finalize(ctx: Context, message: FinalizeMessage) -> None:
@@ -299,6 +317,7 @@ def handle_finalize(ctx: Context, message: FinalizeMessage) -> None:
             run_succeeded=True,
         ):
             doomed.append(BackupRef(table, arn))
+    ctx.counters.storage_bytes = storage_after(listing, doomed)
     deletes = delete_messages(message.prefix, message.slot, doomed)
     if deletes:
         ctx.send([outgoing(m) for m in deletes])
@@ -493,6 +512,8 @@ def run(
     }
     if counters.succeeded > 0:
         values = {"BackupsSucceeded": counters.succeeded, **values}
+    if counters.storage_bytes is not None:
+        values["BackupStorageBytes"] = counters.storage_bytes
     metrics.emit(
         metrics.emf_line(config.common.metrics_namespace, config.common.prefix, values, now())
     )

@@ -2004,3 +2004,39 @@ def test_a_failing_tag_lookup_skips_coverage_instead_of_guessing(
     assert "TablesUnprotected" not in doc
     [(subject, _)] = world.alerts()  # the run's failure alert only, no coverage alert
     assert subject == f"DynamoDB backup: 1 failure(s) in run {SLOT}"
+
+
+def test_backup_storage_bytes_is_the_survivors_size_when_every_backup_was_listed(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Own AVAILABLE backups left after retention only: not the deleted ones, not foreign."""
+    world.table("orders")
+    world.env(TABLE_NAMES='["orders"]', RETENTION_DAYS="3", KEEP_WEEKLY="2")
+    _history(world, "orders", range(1, 15))
+    with freeze_time(SLOT_DT - timedelta(days=30)):
+        world.ddb.create_backup(TableName="orders", BackupName="manual-not-ours")
+    capsys.readouterr()
+    _run_cycle(world)
+
+    own = [b for b in world.backups().values() if b.name.startswith("scheduled-")]
+    assert len(own) == 4  # the run's, days 1 and 2 (3 days), and last week's newest (day 6)
+    size = {  # moto reports one size for every backup
+        s["BackupArn"]: s["BackupSizeBytes"]
+        for s in world.ddb.list_backups(BackupType="USER")["BackupSummaries"]
+    }
+    docs = [d for d in emf(capsys.readouterr().out) if "BackupStorageBytes" in d]
+    assert [d["BackupStorageBytes"] for d in docs] == [sum(size[b.arn] for b in own)]
+    assert {"Name": "BackupStorageBytes", "Unit": "Bytes"} in docs[0]["_aws"]["CloudWatchMetrics"][
+        0
+    ]["Metrics"]
+
+
+def test_backup_storage_bytes_is_left_out_when_the_listing_was_partial(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    world.table("orders")
+    world.env(TABLE_NAMES='["orders"]', RETENTION_DAYS="3")
+    _history(world, "orders", range(1, 6))
+    capsys.readouterr()
+    _run_cycle(world)
+    assert all("BackupStorageBytes" not in doc for doc in emf(capsys.readouterr().out))
