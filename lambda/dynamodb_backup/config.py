@@ -262,18 +262,23 @@ class MonitorConfig:
     """The monitor's configuration."""
 
     common: CommonConfig
-    retention_days: int
-    min_keep: int
     max_wait_minutes: int
     policies: Policies
 
+    @property
+    def retention_days(self) -> int:
+        """The module-wide `RETENTION_DAYS` (a table's own: `policies.for_table`)."""
+        return self.policies.default.retention_days
+
+    @property
+    def min_keep(self) -> int:
+        """The module-wide `MIN_BACKUPS_TO_KEEP`."""
+        return self.policies.default.min_keep
+
     @classmethod
     def from_env(cls, env: Mapping[str, str], package_root: Path = PACKAGE_ROOT) -> MonitorConfig:
-        policies = _policies(env, package_root)
         return cls(
             common=_common(env),
-            retention_days=policies.default.retention_days,
-            min_keep=policies.default.min_keep,
             max_wait_minutes=_int(env, "MAX_WAIT_MINUTES", 360, 1, 525600),
-            policies=policies,
+            policies=_policies(env, package_root),
         )

@@ -28,6 +28,11 @@ OVERRIDE_KEYS: dict[str, tuple[int, int]] = {
 }
 
 
+def cutoff(now: datetime, retention_days: int) -> datetime:
+    """Backups created strictly before this are past the retention."""
+    return to_utc(now) - timedelta(days=retention_days)
+
+
 class PolicyError(ValueError):
     """A retention override that cannot be used; the text says which table and key."""
 
@@ -47,7 +52,7 @@ class Policy:
 
     def cutoff(self, now: datetime) -> datetime:
         """Backups created strictly before this are past `retention_days`."""
-        return to_utc(now) - timedelta(days=self.retention_days)
+        return cutoff(now, self.retention_days)
 
     def with_overrides(self, values: Mapping[str, int]) -> Policy:
         tiers = self.tiers.counts()

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from dynamodb_backup.model import AVAILABLE, USER, BackupSummary
 from dynamodb_backup.naming import slot_of, to_utc
-from dynamodb_backup.policy import Policy, kept
+from dynamodb_backup.policy import Policy, cutoff, kept
 from dynamodb_backup.tiers import Dated, Tiers, newest_first
 
 
@@ -43,11 +43,6 @@ def decide(
     policy = Policy(retention_days=retention_days, min_keep=min_keep, tiers=tiers or Tiers())
     keep = kept(candidates, policy, now)
     return [b.arn for b in candidates if b.arn not in keep]
-
-
-def cutoff(now: datetime, retention_days: int) -> datetime:
-    """Backups created strictly before this are past the retention."""
-    return to_utc(now) - timedelta(days=retention_days)
 
 
 def listing_bounds(
