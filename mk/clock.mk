@@ -7,7 +7,10 @@
 CLOCK_SHIFT ?= +400d
 # -m: the thread-safe libfaketimeMT. The e2e suite serves moto from threads; the default
 # library is not thread-safe and once crashed a fresh-clone run with a segfault there.
-FAKETIME = faketime -m -f '$(CLOCK_SHIFT)'
+# Not named FAKETIME: libfaketime reads that environment variable, and make passes a
+# variable it got from the environment on to every recipe (`faketime make test-lambda`
+# would hand the pytest run this command line as its fake time and fail).
+FAKETIME_RUN = faketime -m -f '$(CLOCK_SHIFT)'
 
 faketime: ## install Debian's faketime when it is missing (used by test-clock)
 	@command -v faketime >/dev/null 2>&1 || { \
@@ -19,7 +22,7 @@ faketime: ## install Debian's faketime when it is missing (used by test-clock)
 
 test-clock: $(STAMP) faketime ## handler and e2e suites again with the clock moved CLOCK_SHIFT (+400d)
 	@echo "test-clock: system clock moved $(CLOCK_SHIFT): $$(faketime -f '$(CLOCK_SHIFT)' date -u +%FT%TZ)"
-	$(FAKETIME) $(PY) -m pytest tests/lambda -q -p no:cacheprovider -n 2
-	$(FAKETIME) $(PY) -m pytest tests/e2e -q -p no:cacheprovider
+	$(FAKETIME_RUN) $(PY) -m pytest tests/lambda -q -p no:cacheprovider -n 2
+	$(FAKETIME_RUN) $(PY) -m pytest tests/e2e -q -p no:cacheprovider
 
 EXTRA_TESTS += test-clock
