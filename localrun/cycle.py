@@ -56,6 +56,8 @@ class Settings:
     queue_retention: int = 3660
     max_receive_count: int = 3  # the module's default (queue_max_receive_count)
     scheduler_retries: int = 2  # scheduler_maximum_retry_attempts
+    # scheduler_reserved_concurrent_executions: 1, so deliveries of one slot never overlap
+    scheduler_reserved_concurrency: int | None = 1
     batch_size: int = 10
     unprotected_tables_exclude: tuple[str, ...] = ()
     alert_unprotected_tables: bool = False
@@ -178,6 +180,7 @@ class LocalDeployment:
             timeout_seconds=settings.scheduler_timeout,
             aws=aws,
             clock=clock,
+            reserved_concurrency=settings.scheduler_reserved_concurrency,
         )
         self.monitor = LocalFunction(
             name=f"{settings.name}-monitor",
