@@ -24,16 +24,17 @@ from moto import mock_aws
 from moto.dynamodb.models import dynamodb_backends
 from moto.sns.models import sns_backends
 
-from dynamodb_backup import monitor
+from dynamodb_backup import finalize, monitor
 from dynamodb_backup.aws import Clients
 from dynamodb_backup.budget import Budget
 from dynamodb_backup.config import MonitorConfig
+from dynamodb_backup.fold import Candidate, Position, TableFold, TierState
 from dynamodb_backup.messages import FinalizeMessage, Window, decode, encode
 from dynamodb_backup.model import BackupSummary
 from dynamodb_backup.naming import backup_name
-from dynamodb_backup.policy import kept
+from dynamodb_backup.policy import Policy, kept
 from dynamodb_backup.retention import is_own
-from dynamodb_backup.tiers import Dated
+from dynamodb_backup.tiers import Dated, Tiers
 
 REGION = "eu-west-1"
 ACCOUNT = "123456789012"
@@ -413,3 +414,53 @@ def test_a_corrupt_continuation_is_alerted_and_returned(
     assert "unreadable queue message m1" in subject
     assert "listing" in body
     assert [doc["MessagesUnreadable"] for doc in account.emf] == [1]
+
+
+def test_a_large_continuation_is_split_by_table_and_each_part_fits() -> None:
+    """10,000 tables mid-listing with 7/4/12/1, each with a pending candidate: the
+    position is split into parts of at most 200,000 bytes, together holding every table
+    once; no part claims a storage figure (none sees every table)."""
+    rng = random.Random(1)
+    policy = Policy(retention_days=3, min_keep=1, tiers=Tiers(7, 4, 12, 1))
+    tables: dict[str, TableFold] = {}
+    for n in range(10_000):
+        state = TableFold.start(policy)
+        state.min_left = 0
+        state.tiers["monthly"] = TierState(rng.randrange(1, 12), (2026, rng.randrange(1, 13)))
+        state.tiers["yearly"] = TierState(0, (2026,))
+        ident = f"{rng.randrange(10**13):014d}-{rng.randrange(16**8):08x}"
+        state.pending = Candidate(
+            f"arn:aws:dynamodb:eu-west-1:123456789012:table/table-{n:05d}/backup/{ident}",
+            NOW,
+            rng.randrange(10**9),
+        )
+        tables[f"table-{n:05d}"] = state
+    window = Window.around([SLOT])
+    message = FinalizeMessage(
+        prefix=PREFIX, slot=SLOT, attempt=0, window=window, tables=10_000, started=window.start
+    )
+    position = Position(NOW, SLOT - timedelta(days=30), 86_400, 12345, tables)
+
+    parts = finalize.continuations(message, position)
+
+    assert len(parts) > 1
+    sizes = [len(encode(p)) for p in parts]
+    assert max(sizes) <= finalize.SPLIT_BYTES
+    seen = [t for p in parts if p.listing is not None for t in p.listing.tables]
+    assert sorted(seen) == sorted(tables)
+    assert all(p.listing is not None and p.listing.storage is None for p in parts)
+    back = decode(encode(parts[0]))
+    assert isinstance(back, FinalizeMessage)
+    assert back.listing is not None
+    assert back.listing.upper == SLOT - timedelta(days=30)
+
+
+def test_a_small_continuation_stays_whole() -> None:
+    window = Window.around([SLOT])
+    message = FinalizeMessage(
+        prefix=PREFIX, slot=SLOT, attempt=0, window=window, tables=2, started=window.start
+    )
+    tables = {"orders": TableFold(min_left=1), "users": TableFold(min_left=0)}
+    [whole] = finalize.continuations(message, Position(NOW, SLOT, 60, 7, tables))
+    assert whole.listing is not None
+    assert whole.listing.storage == 7
