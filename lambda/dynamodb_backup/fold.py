@@ -142,9 +142,11 @@ def _period_json(period: Period | None) -> list[int] | None:
 
 
 def state_to_json(state: TableFold) -> list[Any]:
-    """Compact: [min_left, {tier: [left, last period]}, [pending arn, size] or null]."""
+    """Compact: [min_left, {tier: [left, last period]} (tiers with count left), [pending
+    arn, size] or null]."""
     pending = None if state.pending is None else [state.pending.arn, state.pending.size]
-    tiers = {name: [t.left, _period_json(t.last)] for name, t in state.tiers.items()}
+    # an exhausted tier keeps nothing more: it is left out
+    tiers = {name: [t.left, _period_json(t.last)] for name, t in state.tiers.items() if t.left > 0}
     return [state.min_left, tiers, pending]
 
 
