@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import json
 import math
+import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from dynamodb_backup.fold import Position, states_from_json, states_to_json
 from dynamodb_backup.model import BackupRef
 from dynamodb_backup.naming import PREFIX_RE, iso, parse_iso, stamp, to_utc
 
@@ -59,7 +63,9 @@ class ChunkMessage:
 @dataclass(frozen=True)
 class FinalizeMessage:
     """The run's finalizer. `window` is where run backups may still be CREATING: the whole
-    run at first, narrowed on each re-enqueue; `started` (the first window's start) stays."""
+    run at first, narrowed on each re-enqueue; `started` (the first window's start) stays.
+    `listing`, when set, is where a retention listing cut short by the time budget goes on
+    (a continuation); without it the listing starts from the run's range."""
 
     prefix: str
     slot: datetime
@@ -67,6 +73,7 @@ class FinalizeMessage:
     window: Window
     tables: int
     started: datetime
+    listing: Position | None = None
 
 
 @dataclass(frozen=True)
@@ -117,6 +124,8 @@ def to_dict(message: Message) -> dict[str, Any]:
             "tables": message.tables,
             "started": iso(message.started),
         }
+        if message.listing is not None:
+            base["listing"] = encode_position(message.listing)
     else:
         base |= {
             "kind": "delete",
@@ -250,6 +259,7 @@ def decode(body: str) -> Message:
             window=window,
             tables=_count(doc, "tables"),
             started=_time(doc, "started") if "started" in doc else window.start,
+            listing=decode_position(_field(doc, "listing", str)) if "listing" in doc else None,
         )
     if kind == "delete":
         return DeleteMessage(
@@ -261,6 +271,65 @@ def decode(body: str) -> Message:
         )
     raise MessageError(
         f"unknown kind {_short(repr(kind))} in field 'kind' (expected chunk, finalize or delete)"
+    )
+
+
+# --- a continuation's position: zlib-compressed JSON in base64 ----------------------------
+
+MAX_POSITION_BYTES = 16 * 1024 * 1024  # decompressed; far above any real state
+
+
+def position_to_dict(position: Position) -> dict[str, Any]:
+    return {
+        "now": iso(position.now),
+        "upper": iso(position.upper),
+        "window": position.window_seconds,
+        "storage": position.storage,
+        "tables": states_to_json(position.tables),
+    }
+
+
+def encode_position(position: Position) -> str:
+    text = json.dumps(position_to_dict(position), sort_keys=True, separators=(",", ":"))
+    return base64.b64encode(zlib.compress(text.encode("utf-8"), 9)).decode("ascii")
+
+
+def decode_position(text: str) -> Position:
+    """Strict: anything but what `encode_position` makes is a MessageError."""
+    try:
+        packed = base64.b64decode(text.encode("ascii"), validate=True)
+        inflater = zlib.decompressobj()
+        raw = inflater.decompress(packed, MAX_POSITION_BYTES)
+    except (ValueError, UnicodeError, binascii.Error, zlib.error) as exc:
+        raise MessageError(f"field 'listing' is not readable: {_short(str(exc))}") from None
+    if inflater.unconsumed_tail or not inflater.eof or inflater.unused_data:
+        raise MessageError("field 'listing' is truncated, oversized or has trailing data")
+    try:
+        doc = json.loads(raw.decode("utf-8"))
+    except RecursionError:
+        raise MessageError("field 'listing' is nested too deeply") from None
+    except (ValueError, TypeError, UnicodeError) as exc:
+        raise MessageError(f"field 'listing' is not readable: {_short(str(exc))}") from None
+    if not isinstance(doc, dict) or set(doc) != {"now", "upper", "window", "storage", "tables"}:
+        raise MessageError("field 'listing' must hold now, upper, window, storage and tables")
+    storage = doc["storage"]
+    if storage is not None and (
+        isinstance(storage, bool) or not isinstance(storage, int) or storage < 0
+    ):
+        raise MessageError(f"field 'listing.storage' must be null or bytes, got {storage!r}")
+    window = _count(doc, "window")
+    if window < 1:
+        raise MessageError("field 'listing.window' must be at least 1 second")
+    try:
+        tables = states_from_json(doc["tables"])
+    except (ValueError, TypeError) as exc:
+        raise MessageError(f"field 'listing.tables': {_short(str(exc))}") from None
+    return Position(
+        now=_time(doc, "now"),
+        upper=_time(doc, "upper"),
+        window_seconds=window,
+        storage=storage,
+        tables=tables,
     )
 
 
