@@ -316,3 +316,42 @@ class LocalDrill:
             dead_letters=self.dead_letters(),
             finished=deployment.clock.now(),
         )
+
+
+def drill_data(report: DrillReport, prefix: str) -> dict[str, Any]:
+    """The demo's view of one drill: what was drilled, its metrics, alerts and problems."""
+    problems: list[str] = []
+    if report.left_over:
+        problems.append(f"drill tables left over: {report.left_over}")
+    if report.metrics.get("RestoreDrillSucceeded", []) != [1] or report.alerts:
+        problems.append("the drill did not succeed")
+    seconds = report.metrics.get("RestoreDrillSeconds", [])
+    return {
+        "slot": iso_z(report.slot),
+        "tables": list(report.result.get("tables", [])) if isinstance(report.result, dict) else [],
+        "restored": report.restored,
+        "restore_seconds": seconds[0] if seconds else None,
+        "succeeded": sum(report.metrics.get("RestoreDrillSucceeded", [])),
+        "failed": sum(report.metrics.get("RestoreDrillFailed", [])),
+        "alerts": [a.message for a in report.alerts],
+        "left_over": report.left_over,
+        "prefix": prefix,
+        "problems": problems,
+    }
+
+
+def format_drill(data: Mapping[str, Any]) -> str:
+    lines = [f"Restore drill {data['slot']}: tables {', '.join(data['tables']) or '-'}"]
+    outcome = "verified" if data["succeeded"] and not data["failed"] else "NOT verified"
+    for target in data["restored"]:
+        gone = "deleted" if target not in data["left_over"] else "NOT deleted"
+        lines.append(f"  restored into {target} (on demand), {outcome}, {gone}")
+    if data["restore_seconds"] is not None:
+        lines.append(f"  RestoreDrillSeconds: {data['restore_seconds']} (restore start to ACTIVE)")
+    lines.append(
+        f"  RestoreDrillSucceeded: {data['succeeded']}, RestoreDrillFailed: {data['failed']}"
+    )
+    lines.append(f"  drill tables left: {len(data['left_over'])}")
+    lines += [f"  ALERT: {' '.join(text.split())[:300]}" for text in data["alerts"]]
+    lines += [f"  PROBLEM: {problem}" for problem in data["problems"]]
+    return "\n".join(lines)

@@ -327,6 +327,16 @@ def test_the_count_resumes_across_invocations_when_time_runs_low(world: CheckWor
     assert starts.count(None) == 1  # never started over
 
 
+def test_a_count_not_done_within_the_wait_times_out_and_deletes(world: CheckWorld) -> None:
+    late = message(phase="scan", counted=400, position={"pk": {"S": "400"}})
+    world.run(late, STARTED + timedelta(minutes=720))
+    (alert,) = world.alerts()
+    assert "timed out: the count was not done" in alert
+    assert "400 items so far" in alert
+    assert not exists(world)
+    assert world.table.scans == []
+
+
 def test_scan_pages_are_paced(world: CheckWorld) -> None:
     world.table.items = 500
     slept: list[float] = []
