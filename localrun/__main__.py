@@ -105,6 +105,7 @@ def run_demo(
     retention_days: int,
     hour: int,
     emit: Callable[[dict[str, Any]], None] = lambda _day: None,
+    emit_drill: Callable[[dict[str, Any]], None] = lambda _drill: None,
 ) -> dict[str, Any]:
     """The demo's cycles on `clock` (installed) and `aws` (started); returns the report."""
     settings = Settings(
@@ -140,7 +141,7 @@ def run_demo(
             drill_result = drill_data(
                 drill.run(slot + timedelta(hours=DRILL_HOURS)), settings.prefix
             )
-            emit({"drill": drill_result})
+            emit_drill(drill_result)
     now = clock.now()
     summary = table_summary(deployment.backups(), settings.prefix, now)
     problems = _summary_problems(summary, days, retention_days)
@@ -174,10 +175,11 @@ def _summary_problems(summary: list[dict[str, Any]], days: int, retention_days: 
 
 
 def _print_day(data: dict[str, Any]) -> None:
-    if "drill" in data:
-        print(format_drill(data["drill"]), end="\n\n", flush=True)
-        return
     print(format_day(data), end="\n\n", flush=True)
+
+
+def _print_drill(data: dict[str, Any]) -> None:
+    print(format_drill(data), end="\n\n", flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -191,6 +193,7 @@ def main(argv: list[str] | None = None) -> int:
             retention_days=args.retention_days,
             hour=args.hour,
             emit=(lambda _day: None) if args.json else _print_day,
+            emit_drill=(lambda _drill: None) if args.json else _print_drill,
         )
     if args.json:
         print(json.dumps(result, indent=2))

@@ -11,8 +11,11 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
+from localrun.__main__ import run_demo
+from localrun.clock import VirtualClock
 from localrun.cycle import LocalDeployment, Settings
-from localrun.drill import DrillReport, DrillSettings, LocalDrill
+from localrun.drill import DrillReport, DrillSettings, LocalDrill, format_drill
+from localrun.server import LocalAws
 
 from .conftest import START, Deploy
 
@@ -178,3 +181,17 @@ def test_a_drill_crash_right_after_the_restore_is_cleaned_by_the_next_drill(
     assert "left over drill table deleted" in _alert_text(later)
     assert later.metrics["RestoreDrillSucceeded"] == [1]
     assert later.left_over == []
+
+
+def test_the_demo_week_includes_one_successful_drill(aws: LocalAws, clock: VirtualClock) -> None:
+    drills: list[dict[str, Any]] = []
+    result = run_demo(clock, aws, days=3, retention_days=3, hour=3, emit_drill=drills.append)
+    assert result["ok"] is True
+    assert drills == [result["drill"]]
+    (drilled,) = result["drill"]["tables"]
+    assert drilled in ("audit-log", "customers", "inventory", "orders")
+    assert result["drill"]["succeeded"] == 1
+    assert result["drill"]["left_over"] == []
+    text = format_drill(result["drill"])
+    assert "verified, deleted" in text
+    assert "RestoreDrillSeconds" in text
