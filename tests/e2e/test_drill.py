@@ -15,6 +15,7 @@ from localrun.__main__ import run_demo
 from localrun.clock import VirtualClock
 from localrun.cycle import LocalDeployment, Settings
 from localrun.drill import DrillReport, DrillSettings, LocalDrill, format_drill
+from localrun.iam import Request, render_policies
 from localrun.server import LocalAws
 
 from .conftest import START, Deploy
@@ -195,3 +196,34 @@ def test_the_demo_week_includes_one_successful_drill(aws: LocalAws, clock: Virtu
     text = format_drill(result["drill"])
     assert "verified, deleted" in text
     assert "RestoreDrillSeconds" in text
+
+
+def test_the_drill_and_the_monitor_may_delete_only_drill_tables(deploy: Deploy) -> None:
+    deployment = _deployment(deploy)
+    LocalDrill(deployment)
+    policies = render_policies(deployment.policy_inputs())
+    table = "arn:aws:dynamodb:eu-west-1:123456789012:table/"
+    for function in ("drill", "monitor"):
+        policy = policies[function]
+        for action in ("dynamodb:DeleteTable", "dynamodb:Scan"):
+            assert policy.evaluate(Request(action, f"{table}scheduled-drill-orders-x")).allowed
+            assert not policy.evaluate(Request(action, f"{table}orders")).allowed
+            assert not policy.evaluate(Request(action, f"{table}other-drill-orders-x")).allowed
+    drill = policies["drill"]
+    for action in (
+        "dynamodb:PutItem",
+        "dynamodb:BatchWriteItem",
+        "dynamodb:RestoreTableFromBackup",
+    ):
+        assert not drill.evaluate(Request(action, f"{table}orders")).allowed
+    backup = f"{table}orders/backup/01793502000000-036a2094"
+    assert drill.evaluate(Request("dynamodb:RestoreTableFromBackup", backup)).allowed
+    assert not drill.evaluate(
+        Request("dynamodb:RestoreTableFromBackup", f"{table}users/backup/0-x")
+    ).allowed
+    assert not drill.evaluate(Request("dynamodb:CreateBackup", f"{table}orders")).allowed
+    assert (
+        not policies["scheduler"]
+        .evaluate(Request("dynamodb:DeleteTable", f"{table}scheduled-drill-orders-x"))
+        .allowed
+    )

@@ -17,9 +17,9 @@ from moto import mock_aws
 from moto.dynamodb.models import dynamodb_backends
 from moto.sns.models import sns_backends
 
-from dynamodb_backup import drill
+from dynamodb_backup import drill, scheduler
 from dynamodb_backup.aws import Clients
-from dynamodb_backup.config import ConfigError, DrillConfig, MonitorConfig
+from dynamodb_backup.config import ConfigError, DrillConfig, MonitorConfig, SchedulerConfig
 from dynamodb_backup.coverage import unprotected
 from dynamodb_backup.messages import RestoreCheckMessage, decode
 from dynamodb_backup.naming import backup_name, drill_slot_of, drill_table_name
@@ -522,3 +522,21 @@ def test_the_handler_reads_the_environment(world: DrillWorld) -> None:
     world.env(DRILL_MAX_WAIT_MINUTES="zero")
     with pytest.raises(ConfigError, match=r"^DRILL_MAX_WAIT_MINUTES: "):
         drill.handler(drill_event(), None)
+
+
+def test_the_scheduler_does_not_count_own_drill_tables_as_unprotected(
+    world: DrillWorld, capsys: pytest.CaptureFixture[str]
+) -> None:
+    world.table("orders")
+    world.table(drill_table_name("scheduled", "orders", SLOT), items=0)
+    world.table(drill_table_name("other", "orders", SLOT), items=0)
+    world.env(TABLE_NAMES='["orders"]')
+    summary = scheduler.run(
+        {"time": "2026-11-29T05:00:00Z"},
+        config=SchedulerConfig.from_env(os.environ),
+        clients=Clients(SESSION),
+        sleep=no_sleep,
+    )
+    assert summary["unprotected"] == 1  # another instance's drill table is not excused
+    (doc,) = [d for d in emf(capsys.readouterr().out) if "TablesUnprotected" in d]
+    assert doc["TablesUnprotected"] == 1
