@@ -249,9 +249,14 @@ def _delete(ctx: Context, message: RestoreCheckMessage) -> None:
         if code == "ResourceNotFoundException":
             log_event(LOG, logging.INFO, "drill table already gone", target=message.target)
             return
-        if code == "ResourceInUseException" and _describe_status(ctx, message) == "CREATING":
-            _again(ctx, message)  # a restore still running cannot be deleted yet
-            return
+        if code == "ResourceInUseException":
+            status = _describe_status(ctx, message)
+            if status in (None, "DELETING"):  # a deletion (ours, redelivered) is under way
+                log_event(LOG, logging.INFO, "drill table being deleted", target=message.target)
+                return
+            if status == "CREATING":
+                _again(ctx, message)  # a restore still running cannot be deleted yet
+                return
         failures = message.delete_failures + 1
         log_event(LOG, logging.ERROR, "drill table not deleted", target=message.target, reason=code)
         if failures < DELETE_ATTEMPTS:

@@ -454,3 +454,11 @@ def test_restore_messages_round_trip_and_refuse_foreign_targets() -> None:
     ):
         with pytest.raises(MessageError):
             decode(json.dumps(body | {key: value}))
+
+
+def test_a_table_already_being_deleted_is_a_finished_clean_up(world: CheckWorld) -> None:
+    world.table.status = "DELETING"
+    world.table.delete_errors = ["ResourceInUseException"]
+    world.run(message(phase="delete", reported=True), STARTED)
+    assert world.alerts() == []
+    assert world.queued() == []
