@@ -227,3 +227,15 @@ def test_the_drill_and_the_monitor_may_delete_only_drill_tables(deploy: Deploy) 
         .evaluate(Request("dynamodb:DeleteTable", f"{table}scheduled-drill-orders-x"))
         .allowed
     )
+
+
+def test_a_drill_of_a_tag_selected_table(deploy: Deploy) -> None:
+    deployment = deploy(Settings(table_tags={"backup": "daily"}))
+    deployment.create_tables(["audit-log"], items=5, tags={"backup": "daily"})
+    deployment.create_tables(["scratch"], items=1)
+    _backed_up(deployment)
+    report = LocalDrill(deployment).run(DRILL_SLOT)
+    assert report.result["tables"] == ["audit-log"]
+    assert report.alerts == []
+    assert report.metrics["RestoreDrillSucceeded"] == [1]
+    assert report.left_over == []
