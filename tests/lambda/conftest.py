@@ -33,6 +33,9 @@ def aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
         "METRICS_NAMESPACE",
         "UNPROTECTED_TABLES_EXCLUDE",
         "ALERT_UNPROTECTED_TABLES",
+        "DRILL_TABLES",
+        "DRILL_MAX_BACKUP_BYTES",
+        "DRILL_MAX_WAIT_MINUTES",
     ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
