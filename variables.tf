@@ -119,7 +119,7 @@ variable "retention_days" {
 }
 
 variable "min_backups_to_keep" {
-  description = "Always keep at least this many of the newest AVAILABLE own backups per table, whatever their age. With 1 (default) the monitor lists only the backups past the retention and the run's own; above 1 it lists every backup of the account once per run (about 22 s per 10,000 backups, within `monitor_timeout`)."
+  description = "Always keep at least this many of the newest AVAILABLE own backups per table, whatever their age. With 1 (default) the monitor lists only the backups past the retention and the run's own; above 1 (or with any `keep_*` tier) it lists every own backup of the account once per run, about one ListBackups call per 100 backups at 5 calls/s; a listing longer than one `monitor_timeout` resumes in the next invocation (see README, Retention)."
   type        = number
   default     = 1
 
