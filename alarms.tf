@@ -10,10 +10,7 @@ locals {
     scheduler = var.create_alarms && var.alarm_scheduler_errors_enabled
     monitor   = var.create_alarms && var.alarm_monitor_errors_enabled
   }
-  function_names = {
-    scheduler = aws_lambda_function.scheduler.function_name
-    monitor   = aws_lambda_function.monitor.function_name
-  }
+  deployed_function_names = { for k, f in aws_lambda_function.this : k => f.function_name }
 
   dlq_alarms = {
     monitor   = var.create_alarms && var.alarm_dlq_enabled
@@ -26,7 +23,7 @@ locals {
 }
 
 resource "aws_cloudwatch_metric_alarm" "function_errors" {
-  for_each = { for k, enabled in local.function_error_alarms : k => local.function_names[k] if enabled }
+  for_each = { for k, enabled in local.function_error_alarms : k => local.deployed_function_names[k] if enabled }
 
   alarm_name        = "${var.name}-${each.key}-errors"
   alarm_description = "The DynamoDB backup ${each.key} function ${each.value} failed; see its log group. Runbook: ${var.runbook_url}#${local.runbook_anchors["${each.key}_errors"]}"

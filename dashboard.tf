@@ -41,13 +41,13 @@ locals {
       title   = "Function errors"
       stat    = "Sum"
       view    = "timeSeries"
-      metrics = [for k in ["scheduler", "monitor"] : ["AWS/Lambda", "Errors", "FunctionName", local.function_names[k]]]
+      metrics = [for k in ["scheduler", "monitor"] : ["AWS/Lambda", "Errors", "FunctionName", local.deployed_function_names[k]]]
     },
     {
       title   = "Function duration (ms, maximum)"
       stat    = "Maximum"
       view    = "timeSeries"
-      metrics = [for k in ["scheduler", "monitor"] : ["AWS/Lambda", "Duration", "FunctionName", local.function_names[k]]]
+      metrics = [for k in ["scheduler", "monitor"] : ["AWS/Lambda", "Duration", "FunctionName", local.deployed_function_names[k]]]
     },
     {
       title   = "Monitoring queue: age of oldest message (s)"

@@ -1,31 +1,31 @@
 output "scheduler_function_arn" {
   description = "ARN of the scheduler function."
-  value       = aws_lambda_function.scheduler.arn
+  value       = aws_lambda_function.this["scheduler"].arn
 }
 
 output "scheduler_function_name" {
   description = "Name of the scheduler function."
-  value       = aws_lambda_function.scheduler.function_name
+  value       = aws_lambda_function.this["scheduler"].function_name
 }
 
 output "scheduler_role_arn" {
   description = "ARN of the scheduler's IAM role."
-  value       = aws_iam_role.scheduler.arn
+  value       = aws_iam_role.this["scheduler"].arn
 }
 
 output "scheduler_role_name" {
   description = "Name of the scheduler's IAM role."
-  value       = aws_iam_role.scheduler.name
+  value       = aws_iam_role.this["scheduler"].name
 }
 
 output "scheduler_log_group_name" {
   description = "Log group of the scheduler."
-  value       = aws_cloudwatch_log_group.scheduler.name
+  value       = aws_cloudwatch_log_group.this["scheduler"].name
 }
 
 output "scheduler_log_group_arn" {
   description = "ARN of the scheduler's log group."
-  value       = aws_cloudwatch_log_group.scheduler.arn
+  value       = aws_cloudwatch_log_group.this["scheduler"].arn
 }
 
 output "scheduler_dlq_arn" {
@@ -45,32 +45,32 @@ output "scheduler_dlq_url" {
 
 output "monitor_function_arn" {
   description = "ARN of the monitor function."
-  value       = aws_lambda_function.monitor.arn
+  value       = aws_lambda_function.this["monitor"].arn
 }
 
 output "monitor_function_name" {
   description = "Name of the monitor function."
-  value       = aws_lambda_function.monitor.function_name
+  value       = aws_lambda_function.this["monitor"].function_name
 }
 
 output "monitor_role_arn" {
   description = "ARN of the monitor's IAM role."
-  value       = aws_iam_role.monitor.arn
+  value       = aws_iam_role.this["monitor"].arn
 }
 
 output "monitor_role_name" {
   description = "Name of the monitor's IAM role."
-  value       = aws_iam_role.monitor.name
+  value       = aws_iam_role.this["monitor"].name
 }
 
 output "monitor_log_group_name" {
   description = "Log group of the monitor."
-  value       = aws_cloudwatch_log_group.monitor.name
+  value       = aws_cloudwatch_log_group.this["monitor"].name
 }
 
 output "monitor_log_group_arn" {
   description = "ARN of the monitor's log group."
-  value       = aws_cloudwatch_log_group.monitor.arn
+  value       = aws_cloudwatch_log_group.this["monitor"].arn
 }
 
 output "monitor_event_source_mapping_uuid" {

@@ -34,6 +34,9 @@ RENDERED = (
     "aws_iam_role_policy",
     "aws_cloudwatch_log_group",
 )
+# Meta-arguments are not the resource's arguments (a for_each key replaces per-function
+# depends_on and preconditions); a null argument is an unset one.
+META = {"id", "for_each", "count", "depends_on", "lifecycle"}
 NOT_RESOURCES = {"locals", "variable", "output", "module", "moved", "terraform", "provider"}
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 # A role name past IAM's 64 characters is cut inside the region (a tfparse UUID here) and
@@ -79,7 +82,9 @@ def _old_address(address: str) -> str:
 def _normalise(value: Any, ids: dict[str, str]) -> Any:
     """Drop tfparse's metadata; a reference (a UUID) becomes the address it points at."""
     if isinstance(value, dict):
-        return {k: _normalise(v, ids) for k, v in value.items() if k != "__tfmeta"}
+        return {
+            k: _normalise(v, ids) for k, v in value.items() if k != "__tfmeta" and v is not None
+        }
     if isinstance(value, list):
         return [_normalise(v, ids) for v in value]
     if isinstance(value, str):
@@ -103,7 +108,7 @@ def render(example: str, *, translate: bool) -> dict[str, Any]:
         }
     )
     rendered = {
-        name(tfeval.block_path(b)): _normalise({k: v for k, v in b.items() if k != "id"}, ids)
+        name(tfeval.block_path(b)): _normalise({k: v for k, v in b.items() if k not in META}, ids)
         for b in resources
         if b["__tfmeta"]["label"] in RENDERED
     }

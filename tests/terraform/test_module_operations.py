@@ -60,13 +60,16 @@ def test_dashboard_graphs_this_instances_metrics_and_nothing_else(name: str) -> 
     board = dashboard(name)
     prefix = PREFIXES[name]
     fn = {
-        f: res(name, f"aws_lambda_function.{f}")["function_name"] for f in ("scheduler", "monitor")
+        f: res(name, f'aws_lambda_function.this["{f}"]')["function_name"]
+        for f in ("scheduler", "monitor")
     }
     queue = res(name, "aws_sqs_queue.monitor")["name"]
     dlqs = [res(name, f"aws_sqs_queue.{q}")["name"] for q in ("monitor_dlq", "scheduler_dlq")]
     ns = "DynamoDBBackup"
 
-    stem = res(name, "aws_lambda_function.scheduler")["function_name"].removesuffix("-scheduler")
+    stem = res(name, 'aws_lambda_function.this["scheduler"]')["function_name"].removesuffix(
+        "-scheduler"
+    )
     # Account-wide, so the region is in the name.
     assert board["name"] == f"{stem}-{res(name, 'data.aws_region.current')['id']}"
     emf = {
@@ -261,7 +264,7 @@ def scheduler_mode(tmp_path: Path, **extra: Any) -> tfeval.Parsed:
 @pytest.mark.parametrize("name", [n for n in EXAMPLES if TIMEZONES[n]])
 def test_scheduler_schedule_invokes_the_scheduler_in_its_time_zone(name: str) -> None:
     schedule = res(name, "aws_scheduler_schedule.schedule[0]")
-    scheduler = res(name, "aws_lambda_function.scheduler")
+    scheduler = res(name, 'aws_lambda_function.this["scheduler"]')
     dlq = res(name, "aws_sqs_queue.scheduler_dlq")
     role = res(name, "aws_iam_role.schedule[0]")
 
@@ -312,7 +315,7 @@ def test_scheduler_role_may_only_invoke_the_scheduler_and_send_dead_letters(
     attached = tfeval.find(parsed, "module.m.aws_iam_role_policy.schedule[0]")
     assert attached["role"] == role["id"]
     policy = json.loads(attached["policy"])
-    scheduler = tfeval.find(parsed, "module.m.aws_lambda_function.scheduler")["id"]
+    scheduler = tfeval.find(parsed, 'module.m.aws_lambda_function.this["scheduler"]')["id"]
     dlq = tfeval.find(parsed, "module.m.aws_sqs_queue.scheduler_dlq")["id"]
     assert {(s["Effect"], s["Action"], tuple(s["Resource"])) for s in policy["Statement"]} == {
         ("Allow", "lambda:InvokeFunction", (scheduler,)),
@@ -380,7 +383,7 @@ def test_deletion_guard_denies_every_principal_but_the_monitor(name: str) -> Non
     (statement,) = doc["Statement"]
     assert statement["Effect"] == "Deny"
     assert statement["Action"] == "dynamodb:DeleteBackup"
-    monitor_role = res(name, "aws_iam_role.monitor")["id"]
+    monitor_role = res(name, 'aws_iam_role.this["monitor"]')["id"]
     # SCPs support no NotPrincipal: the exception is a condition on the caller's ARN.
     assert statement["Condition"] == {"ArnNotLike": {"aws:PrincipalArn": [monitor_role]}}
     assert "Principal" not in statement
@@ -391,7 +394,7 @@ def test_deletion_guard_denies_every_principal_but_the_monitor(name: str) -> Non
 @pytest.mark.parametrize("name", EXAMPLES)
 def test_deletion_guard_covers_exactly_what_the_monitor_may_delete(name: str) -> None:
     resources = guard(name)["Statement"][0]["Resource"]
-    monitor = json.loads(res(name, "aws_iam_role_policy.monitor")["policy"])
+    monitor = json.loads(res(name, 'aws_iam_role_policy.this["monitor"]')["policy"])
     may_delete = [
         r
         for s in monitor["Statement"]
@@ -399,7 +402,7 @@ def test_deletion_guard_covers_exactly_what_the_monitor_may_delete(name: str) ->
         for r in s["Resource"]
     ]
     assert resources == may_delete
-    tables = res(name, "aws_lambda_function.scheduler")["environment"]["variables"]
+    tables = res(name, 'aws_lambda_function.this["scheduler"]')["environment"]["variables"]
     names = json.loads(tables["TABLE_NAMES"])
     if json.loads(tables["TABLE_TAGS"]):
         assert resources == [r for r in resources if r.endswith(":table/*/backup/*")] != []
@@ -451,7 +454,7 @@ def test_multi_region_names_do_not_collide_where_aws_names_are_global() -> None:
 def test_multi_region_second_instance_watches_its_own_region() -> None:
     parsed = tfeval.load_example("multi-region")
     address = "module.dynamodb_backup_us_east_1"
-    scheduler = tfeval.find(parsed, f"{address}.aws_lambda_function.scheduler")
+    scheduler = tfeval.find(parsed, f'{address}.aws_lambda_function.this["scheduler"]')
     assert scheduler["function_name"] == "dynamodb-backup-us-east-1-scheduler"
     assert json.loads(scheduler["environment"]["variables"]["TABLE_NAMES"]) == [
         "orders",

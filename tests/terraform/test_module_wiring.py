@@ -199,7 +199,7 @@ def test_schedule_rule_invokes_the_scheduler(name: str) -> None:
     e = EXAMPLES[name]
     rule = res(name, "aws_cloudwatch_event_rule.schedule[0]")
     target = res(name, "aws_cloudwatch_event_target.scheduler[0]")
-    scheduler = res(name, "aws_lambda_function.scheduler")
+    scheduler = res(name, 'aws_lambda_function.this["scheduler"]')
 
     assert rule["name"] == e.rule_name
     assert rule["schedule_expression"] == e.schedule
@@ -214,7 +214,7 @@ def test_schedule_rule_invokes_the_scheduler(name: str) -> None:
 def test_invoke_permission_is_scoped_to_the_rule(name: str) -> None:
     permission = res(name, "aws_lambda_permission.schedule[0]")
     assert permission["source_arn"] == res(name, "aws_cloudwatch_event_rule.schedule[0]")["id"]
-    scheduler = res(name, "aws_lambda_function.scheduler")
+    scheduler = res(name, 'aws_lambda_function.this["scheduler"]')
     assert permission["function_name"] == scheduler["function_name"]
     assert permission["principal"] == "events.amazonaws.com"
     assert permission["action"] == "lambda:InvokeFunction"
@@ -232,13 +232,13 @@ def test_functions_run_the_contract_handlers_from_the_package_zip(name: str) -> 
         ("scheduler", "dynamodb_backup.scheduler.handler", 900),
         ("monitor", "dynamodb_backup.monitor.handler", e.monitor_timeout),
     ):
-        f = res(name, f"aws_lambda_function.{function}")
+        f = res(name, f'aws_lambda_function.this["{function}"]')
         assert f["function_name"] == f"{e.name}-{function}"
         assert f["handler"] == handler
         assert f["runtime"] == "python3.13"
         assert f["architectures"] == [e.architecture]
         assert f["timeout"] == timeout
-        assert f["role"] == res(name, f"aws_iam_role.{function}")["id"]
+        assert f["role"] == res(name, f'aws_iam_role.this["{function}"]')["id"]
         assert f["filename"] == archive["output_path"]
         assert f["tracing_config"]["mode"] == "PassThrough"
 
@@ -275,7 +275,9 @@ def test_every_log_level_maps_to_lambdas_level_name(tmp_path: Path) -> None:
     )
     for level, lambda_level in LAMBDA_LEVELS.items():
         for function in ("scheduler", "monitor"):
-            f = tfeval.find(parsed, f"module.{level.lower()}.aws_lambda_function.{function}")
+            f = tfeval.find(
+                parsed, f'module.{level.lower()}.aws_lambda_function.this["{function}"]'
+            )
             assert f["logging_config"]["application_log_level"] == lambda_level
             assert f["environment"]["variables"]["LOG_LEVEL"] == level
 
@@ -284,8 +286,8 @@ def test_every_log_level_maps_to_lambdas_level_name(tmp_path: Path) -> None:
 def test_each_function_logs_json_to_its_own_log_group(name: str) -> None:
     e = EXAMPLES[name]
     for function in ("scheduler", "monitor"):
-        f = res(name, f"aws_lambda_function.{function}")
-        group = res(name, f"aws_cloudwatch_log_group.{function}")
+        f = res(name, f'aws_lambda_function.this["{function}"]')
+        group = res(name, f'aws_cloudwatch_log_group.this["{function}"]')
         assert group["name"] == f"/aws/lambda/{f['function_name']}"
         assert group["retention_in_days"] == e.log_retention
         assert f["logging_config"]["log_group"] == group["name"]
@@ -306,8 +308,8 @@ def test_environment_carries_the_contract_names_and_points_at_queue_and_topic(
     assert "TABLE_NAMES" in wanted["scheduler"]
     assert "RETENTION_DAYS" in wanted["monitor"]
     queue = res(name, "aws_sqs_queue.monitor")["id"]
-    scheduler = res(name, "aws_lambda_function.scheduler")["environment"]["variables"]
-    monitor = res(name, "aws_lambda_function.monitor")["environment"]["variables"]
+    scheduler = res(name, 'aws_lambda_function.this["scheduler"]')["environment"]["variables"]
+    monitor = res(name, 'aws_lambda_function.this["monitor"]')["environment"]["variables"]
 
     # Each function gets exactly the variables docs/design.md lists (short lists: TABLE_NAMES).
     assert set(scheduler) == wanted["scheduler"] - {"TABLE_NAMES_FILE"}
@@ -381,7 +383,7 @@ def test_event_source_mapping_feeds_the_monitor_with_partial_batch_responses(nam
     e = EXAMPLES[name]
     esm = res(name, "aws_lambda_event_source_mapping.monitor")
     assert esm["event_source_arn"] == res(name, "aws_sqs_queue.monitor")["id"]
-    assert esm["function_name"] == res(name, "aws_lambda_function.monitor")["id"]
+    assert esm["function_name"] == res(name, 'aws_lambda_function.this["monitor"]')["id"]
     assert esm["function_response_types"] == ["ReportBatchItemFailures"]
     assert esm["batch_size"] == e.batch_size
     assert 1 <= esm["batch_size"] <= 10
@@ -393,7 +395,7 @@ def test_event_source_mapping_feeds_the_monitor_with_partial_batch_responses(nam
 
 @pytest.mark.parametrize("name", ALL)
 def test_failed_scheduler_invocations_are_kept_and_alarmed(name: str) -> None:
-    scheduler = res(name, "aws_lambda_function.scheduler")
+    scheduler = res(name, 'aws_lambda_function.this["scheduler"]')
     dlq = res(name, "aws_sqs_queue.scheduler_dlq")
     invoke = res(name, "aws_lambda_function_event_invoke_config.scheduler")
     assert scheduler["dead_letter_config"]["target_arn"] == dlq["id"]
@@ -439,7 +441,7 @@ def test_alarm_metrics(name: str) -> None:
     e = EXAMPLES[name]
     for function in ("scheduler", "monitor"):
         a = res(name, f'aws_cloudwatch_metric_alarm.function_errors["{function}"]')
-        fn = res(name, f"aws_lambda_function.{function}")["function_name"]
+        fn = res(name, f'aws_lambda_function.this["{function}"]')["function_name"]
         assert (a["namespace"], a["metric_name"], a["dimensions"]) == (
             "AWS/Lambda",
             "Errors",
@@ -523,7 +525,7 @@ def test_coverage_alarm_follows_create_alarms(tmp_path: Path) -> None:
         assert not tfeval.find_all(
             parsed, f"module.{instance}.aws_cloudwatch_metric_alarm.tables_unprotected"
         )
-    env = tfeval.find(parsed, "module.default.aws_lambda_function.scheduler")["environment"]
+    env = tfeval.find(parsed, 'module.default.aws_lambda_function.this["scheduler"]')["environment"]
     assert env["variables"]["UNPROTECTED_TABLES_EXCLUDE"] == "[]"
     assert env["variables"]["ALERT_UNPROTECTED_TABLES"] == "false"
 
@@ -570,7 +572,7 @@ def test_tags_are_merged_with_per_resource_tags(name: str) -> None:
         for block in found:
             assert block["tags"] == wanted, tfeval.block_path(block)
     if name == "complete":
-        f = res(name, "aws_lambda_function.monitor")
+        f = res(name, 'aws_lambda_function.this["monitor"]')
         assert f["tags"]["Component"] == "backup-functions"
         assert f["tags"]["Environment"] == "prod"
 
@@ -627,7 +629,7 @@ def test_iam_policies_module_gets_this_deployments_resources(name: str) -> None:
     assert inputs["topic_arn"] == topic_id(name)
     assert inputs["kms_key_arns"] == key_ids(name)
     for function in ("scheduler", "monitor"):
-        group = res(name, f"aws_cloudwatch_log_group.{function}")
+        group = res(name, f'aws_cloudwatch_log_group.this["{function}"]')
         assert inputs[f"{function}_log_group_arn"] == group["id"]
     assert (
         inputs["scheduler_failure_destination_arn"]
@@ -639,8 +641,8 @@ def test_iam_policies_module_gets_this_deployments_resources(name: str) -> None:
 def test_each_role_has_exactly_its_functions_inline_policy(name: str) -> None:
     assert tfeval.find_all(ex(name), f"{M}.aws_iam_role_policy_attachment") == []
     for function in ("scheduler", "monitor"):
-        role = res(name, f"aws_iam_role.{function}")
-        policy = res(name, f"aws_iam_role_policy.{function}")
+        role = res(name, f'aws_iam_role.this["{function}"]')
+        policy = res(name, f'aws_iam_role_policy.this["{function}"]')
         output = res(name, f"module.iam_policies.output.{function}_policy_json")
         assert policy["role"] == role["id"]
         assert policy["policy"] == output["value"]
@@ -839,7 +841,7 @@ def test_first_backup_at_apply_arms_the_dead_man_alarm(name: str) -> None:
     the monitor can work. (tfparse leaves the event's unknown parts null: the rule ARN, the
     account, the region and the slot are checked on the source below.)"""
     invocation = res(name, "aws_lambda_invocation.first_backup[0]")
-    scheduler = res(name, "aws_lambda_function.scheduler")
+    scheduler = res(name, 'aws_lambda_function.this["scheduler"]')
     slot = res(name, "terraform_data.first_backup_slot[0]")
     assert invocation["function_name"] == scheduler["function_name"]
     event = json.loads(invocation["input"])
@@ -860,11 +862,16 @@ def test_first_backup_at_apply_arms_the_dead_man_alarm(name: str) -> None:
         "0",
     )
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", slot["input"])
-    depends = {d["id"] for d in tfeval.as_list(invocation.get("depends_on"))}
+    # A whole for_each resource in depends_on renders as a map of its instances.
+    depends = {
+        block["id"]
+        for d in tfeval.as_list(invocation.get("depends_on"))
+        for block in ([d] if "id" in d else d.values())
+    }
     assert depends == {
         res(name, "aws_lambda_event_source_mapping.monitor")["id"],
-        res(name, "aws_iam_role_policy.scheduler")["id"],
-        res(name, "aws_iam_role_policy.monitor")["id"],
+        res(name, 'aws_iam_role_policy.this["scheduler"]')["id"],
+        res(name, 'aws_iam_role_policy.this["monitor"]')["id"],
     }
 
 
