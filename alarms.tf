@@ -6,20 +6,30 @@ locals {
   alarm_actions = [local.sns_topic_arn]
   ok_actions    = var.alarm_ok_notifications ? [local.sns_topic_arn] : []
 
-  function_error_alarms = {
-    scheduler = var.create_alarms && var.alarm_scheduler_errors_enabled
-    monitor   = var.create_alarms && var.alarm_monitor_errors_enabled
-  }
+  function_error_alarms = merge(
+    {
+      scheduler = var.create_alarms && var.alarm_scheduler_errors_enabled
+      monitor   = var.create_alarms && var.alarm_monitor_errors_enabled
+    },
+    # The restore drill's (drill.tf) follow create_alarms.
+    local.drill_enabled ? { drill = var.create_alarms } : {},
+  )
   deployed_function_names = { for k, f in aws_lambda_function.this : k => f.function_name }
 
-  dlq_alarms = {
-    monitor   = var.create_alarms && var.alarm_dlq_enabled
-    scheduler = var.create_alarms && var.alarm_scheduler_dlq_enabled
-  }
-  dlq_names = {
-    monitor   = aws_sqs_queue.monitor_dlq.name
-    scheduler = aws_sqs_queue.scheduler_dlq.name
-  }
+  dlq_alarms = merge(
+    {
+      monitor   = var.create_alarms && var.alarm_dlq_enabled
+      scheduler = var.create_alarms && var.alarm_scheduler_dlq_enabled
+    },
+    local.drill_enabled ? { drill = var.create_alarms } : {},
+  )
+  dlq_names = merge(
+    {
+      monitor   = aws_sqs_queue.monitor_dlq.name
+      scheduler = aws_sqs_queue.scheduler_dlq.name
+    },
+    local.drill_enabled ? { drill = aws_sqs_queue.drill_dlq[0].name } : {},
+  )
 }
 
 resource "aws_cloudwatch_metric_alarm" "function_errors" {

@@ -18,7 +18,7 @@ locals {
   lambda_system_log_level = "WARN"
 
   # Function names by key of local.functions (main.tf): "<name>-<function>".
-  function_names          = { for f in ["scheduler", "monitor"] : f => "${var.name}-${f}" }
+  function_names          = { for f in concat(["scheduler", "monitor"], var.restore_drill.enabled ? ["drill"] : []) : f => "${var.name}-${f}" }
   scheduler_function_name = local.function_names["scheduler"]
   monitor_function_name   = local.function_names["monitor"]
 

@@ -22,8 +22,8 @@ data "archive_file" "lambda" {
 }
 
 ################################################################################
-# The functions: one block per kind over local.functions (scheduler, monitor), each
-# with its log group, role and inline policy
+# The functions: one block per kind over local.functions (scheduler, monitor and, with
+# restore_drill.enabled, drill), each with its log group, role and inline policy
 ################################################################################
 
 locals {
@@ -84,9 +84,12 @@ locals {
             METRICS_NAMESPACE   = var.metrics_namespace
           },
           local.retention_overrides_in_file ? { RETENTION_OVERRIDES_FILE = local.retention_overrides_file } : { RETENTION_OVERRIDES = local.retention_overrides_json },
+          # The monitor waits for the drill's restores (drill.tf) and times them out.
+          local.drill_enabled ? { DRILL_MAX_WAIT_MINUTES = tostring(var.restore_drill.max_wait_minutes) } : {},
         )
       }
     },
+    local.drill_enabled ? { drill = local.drill_function } : {},
   )
 
   # for_each of every per-function block is local.function_names (locals.tf): known at
@@ -132,6 +135,13 @@ module "iam_policies" {
   scheduler_log_group_arn           = aws_cloudwatch_log_group.this["scheduler"].arn
   monitor_log_group_arn             = aws_cloudwatch_log_group.this["monitor"].arn
   scheduler_failure_destination_arn = aws_sqs_queue.scheduler_dlq.arn
+
+  # The restore drill (drill.tf): its role's policy (drill_policy_json) and the monitor's
+  # statements on the drill tables <prefix>-drill-*.
+  backup_name_prefix            = local.backup_name_prefix
+  drill_enabled                 = local.drill_enabled
+  drill_log_group_arn           = local.drill_enabled ? aws_cloudwatch_log_group.this["drill"].arn : null
+  drill_failure_destination_arn = local.drill_enabled ? aws_sqs_queue.drill_dlq[0].arn : null
 }
 
 resource "aws_iam_role" "this" {
@@ -161,8 +171,8 @@ resource "aws_lambda_function" "this" {
   #checkov:skip=CKV_AWS_117:Calls only AWS APIs and reaches no private resource; a VPC would add NAT or endpoints and no protection.
   #checkov:skip=CKV_AWS_173:The environment holds no secrets (queue URL, topic ARN, table names, retention settings); Lambda encrypts it at rest with its service key, and with kms_key_arn when given.
   #checkov:skip=CKV_AWS_272:The code is zipped from this module's own source at plan time; code signing needs a signer profile and signed S3 artifacts, outside this module.
-  #checkov:skip=CKV_AWS_116:The monitor is invoked synchronously by the SQS event source mapping, where a function DLQ never applies; its failed messages go to the queue's redrive dead-letter queue (alarmed). The scheduler has one.
-  #checkov:skip=CKV_AWS_115:The monitor's concurrency is bounded by the event source mapping's maximum_concurrency, which AWS recommends for SQS over reserved concurrency (that throttles messages toward the DLQ). The scheduler reserves its own.
+  #checkov:skip=CKV_AWS_116:The monitor is invoked synchronously by the SQS event source mapping, where a function DLQ never applies; its failed messages go to the queue's redrive dead-letter queue (alarmed). The scheduler and the drill have one.
+  #checkov:skip=CKV_AWS_115:The monitor's concurrency is bounded by the event source mapping's maximum_concurrency, which AWS recommends for SQS over reserved concurrency (that throttles messages toward the DLQ). The scheduler and the drill reserve theirs.
   for_each = local.function_names
 
   function_name = each.value
@@ -212,6 +222,10 @@ resource "aws_lambda_function" "this" {
     precondition {
       condition     = each.key != "monitor" || length(var.table_tags) > 0 || length(setsubtract(keys(var.retention_overrides), var.table_names)) == 0
       error_message = "retention_overrides names tables that table_names does not list: ${join(", ", sort(setsubtract(keys(var.retention_overrides), var.table_names)))}. Add them to table_names, remove their overrides, or select by table_tags."
+    }
+    precondition {
+      condition     = each.key != "drill" || length(var.table_tags) > 0 || length(setsubtract(var.restore_drill.tables, var.table_names)) == 0
+      error_message = "restore_drill.tables names tables that table_names does not list: ${join(", ", sort(setsubtract(var.restore_drill.tables, var.table_names)))}. Drill only selected tables: add them to table_names, remove them from restore_drill.tables (tables = [] rotates through the selection), or select by table_tags."
     }
   }
 
