@@ -8,8 +8,9 @@ locals {
 
   # The schedule's period (a rate(...) by validation): the drill rotates through the
   # selection by floor(slot / period) and the alarm looks back two periods.
-  drill_rate_match     = regex("^rate\\(([0-9]+) ([a-z]+)\\)$", var.restore_drill.schedule_expression)
-  drill_period_seconds = tonumber(local.drill_rate_match[0]) * local.rate_unit_seconds[local.drill_rate_match[1]]
+  # (try: a malformed expression is reported by the variable's validation instead.)
+  drill_rate_match     = try(regex("^rate\\(([0-9]+) ([a-z]+)\\)$", var.restore_drill.schedule_expression), ["7", "days"])
+  drill_period_seconds = try(tonumber(local.drill_rate_match[0]) * local.rate_unit_seconds[local.drill_rate_match[1]], 604800)
 
   # "No drill succeeded within two periods" on hourly data points. CloudWatch evaluates
   # at most 7 days (period x evaluation periods <= 604,800 s), so longer schedules get no

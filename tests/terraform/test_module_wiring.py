@@ -53,6 +53,7 @@ class Expected:
     unprotected_exclude: list[str] = field(default_factory=list)
     alert_unprotected: bool = False
     alarm_unprotected: bool = False
+    drill: bool = False  # restore_drill.enabled (examples/complete)
 
 
 EXAMPLES: dict[str, Expected] = {
@@ -146,6 +147,7 @@ EXAMPLES: dict[str, Expected] = {
         unprotected_exclude=["tmp-*", "*-scratch"],
         alert_unprotected=True,
         alarm_unprotected=True,
+        drill=True,
     ),
 }
 
@@ -181,13 +183,18 @@ def key_ids(name: str) -> list[str]:
 def documented_variables() -> dict[str, set[str]]:
     """Environment variable names per function, read from docs/design.md's table."""
     text = DESIGN.read_text(encoding="utf-8")
-    names: dict[str, set[str]] = {"scheduler": set(), "monitor": set()}
-    for cell, function in re.findall(
-        r"^\| (`[A-Z_]+`(?:, `[A-Z_]+`)*) \| (scheduler|monitor|both) \|", text, re.M
+    names: dict[str, set[str]] = {"scheduler": set(), "monitor": set(), "drill": set()}
+    groups = {"both": ("scheduler", "monitor"), "all": ("scheduler", "monitor", "drill")}
+    for cell, functions in re.findall(
+        r"^\| (`[A-Z_]+`(?:, `[A-Z_]+`)*) \| "
+        r"((?:scheduler|monitor|drill|both|all)(?:, (?:scheduler|monitor|drill))*) \|",
+        text,
+        re.M,
     ):
         for var in re.findall(r"`([A-Z_]+)`", cell):
-            for f in ("scheduler", "monitor") if function == "both" else (function,):
-                names[f].add(var)
+            for function in functions.split(", "):
+                for f in groups.get(function, (function,)):
+                    names[f].add(var)
     return names
 
 
@@ -313,7 +320,9 @@ def test_environment_carries_the_contract_names_and_points_at_queue_and_topic(
 
     # Each function gets exactly the variables docs/design.md lists (short lists: TABLE_NAMES).
     assert set(scheduler) == wanted["scheduler"] - {"TABLE_NAMES_FILE"}
-    assert set(monitor) == wanted["monitor"] - {"RETENTION_OVERRIDES_FILE"}
+    # DRILL_MAX_WAIT_MINUTES only with the drill (test_module_drill.py).
+    drill_only = set() if e.drill else {"DRILL_MAX_WAIT_MINUTES"}
+    assert set(monitor) == wanted["monitor"] - {"RETENTION_OVERRIDES_FILE"} - drill_only
     for env in (scheduler, monitor):
         assert env["MONITOR_QUEUE_URL"] == queue  # the queue's id is its URL
         assert env["ALERT_TOPIC_ARN"] == topic_id(name)
