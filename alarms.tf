@@ -28,7 +28,7 @@ locals {
       monitor   = aws_sqs_queue.monitor_dlq.name
       scheduler = aws_sqs_queue.scheduler_dlq.name
     },
-    local.drill_enabled ? { drill = aws_sqs_queue.drill_dlq[0].name } : {},
+    { for q in aws_sqs_queue.drill_dlq : "drill" => q.name },
   )
 }
 

@@ -16,8 +16,8 @@ locals {
     var.create_alarms && var.alarm_unprotected_tables_enabled ? [aws_cloudwatch_metric_alarm.tables_unprotected[0].arn] : [],
     [for k in sort(keys(aws_cloudwatch_metric_alarm.function_errors)) : aws_cloudwatch_metric_alarm.function_errors[k].arn],
     [for k in sort(keys(aws_cloudwatch_metric_alarm.dlq_not_empty)) : aws_cloudwatch_metric_alarm.dlq_not_empty[k].arn],
-    [for a in aws_cloudwatch_metric_alarm.restore_drill_failed : a.arn],
-    [for a in aws_cloudwatch_metric_alarm.no_restore_drill_succeeded : a.arn],
+    var.create_alarms && local.drill_enabled ? [aws_cloudwatch_metric_alarm.restore_drill_failed[0].arn] : [],
+    local.drill_success_alarm ? [aws_cloudwatch_metric_alarm.no_restore_drill_succeeded[0].arn] : [],
   )
 
   # The functions in the order of the graphs; the drill with restore_drill.enabled.

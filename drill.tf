@@ -34,7 +34,7 @@ locals {
     reserved_concurrent_executions = var.scheduler_reserved_concurrent_executions
     policy_json                    = module.iam_policies.drill_policy_json
     asynchronous                   = true
-    dead_letter_arn                = local.drill_enabled ? aws_sqs_queue.drill_dlq[0].arn : null
+    dead_letter_arn                = one(aws_sqs_queue.drill_dlq[*].arn)
     environment = merge(
       {
         DRILL_TABLES           = jsonencode(var.restore_drill.tables)

@@ -140,8 +140,8 @@ module "iam_policies" {
   # statements on the drill tables <prefix>-drill-*.
   backup_name_prefix            = local.backup_name_prefix
   drill_enabled                 = local.drill_enabled
-  drill_log_group_arn           = local.drill_enabled ? aws_cloudwatch_log_group.this["drill"].arn : null
-  drill_failure_destination_arn = local.drill_enabled ? aws_sqs_queue.drill_dlq[0].arn : null
+  drill_log_group_arn           = one([for k, g in aws_cloudwatch_log_group.this : g.arn if k == "drill"])
+  drill_failure_destination_arn = one(aws_sqs_queue.drill_dlq[*].arn)
 }
 
 resource "aws_iam_role" "this" {

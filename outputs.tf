@@ -173,32 +173,32 @@ output "backup_name_prefix" {
 
 output "drill_function_arn" {
   description = "ARN of the restore drill function `<name>-drill` (`null` unless `restore_drill.enabled`)."
-  value       = local.drill_enabled ? aws_lambda_function.this["drill"].arn : null
+  value       = one([for k, r in aws_lambda_function.this : r.arn if k == "drill"])
 }
 
 output "drill_function_name" {
   description = "Name of the restore drill function (`null` unless `restore_drill.enabled`)."
-  value       = local.drill_enabled ? aws_lambda_function.this["drill"].function_name : null
+  value       = one([for k, r in aws_lambda_function.this : r.function_name if k == "drill"])
 }
 
 output "drill_role_arn" {
   description = "ARN of the restore drill's IAM role (`null` unless `restore_drill.enabled`)."
-  value       = local.drill_enabled ? aws_iam_role.this["drill"].arn : null
+  value       = one([for k, r in aws_iam_role.this : r.arn if k == "drill"])
 }
 
 output "drill_role_name" {
   description = "Name of the restore drill's IAM role (`null` unless `restore_drill.enabled`)."
-  value       = local.drill_enabled ? aws_iam_role.this["drill"].name : null
+  value       = one([for k, r in aws_iam_role.this : r.name if k == "drill"])
 }
 
 output "drill_log_group_name" {
   description = "Log group of the restore drill (`null` unless `restore_drill.enabled`)."
-  value       = local.drill_enabled ? aws_cloudwatch_log_group.this["drill"].name : null
+  value       = one([for k, r in aws_cloudwatch_log_group.this : r.name if k == "drill"])
 }
 
 output "drill_log_group_arn" {
   description = "ARN of the restore drill's log group (`null` unless `restore_drill.enabled`)."
-  value       = local.drill_enabled ? aws_cloudwatch_log_group.this["drill"].arn : null
+  value       = one([for k, r in aws_cloudwatch_log_group.this : r.arn if k == "drill"])
 }
 
 output "drill_schedule_rule_arn" {

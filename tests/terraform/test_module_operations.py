@@ -59,12 +59,17 @@ def metric_series(body: dict[str, Any]) -> set[tuple[str, ...]]:
 def test_dashboard_graphs_this_instances_metrics_and_nothing_else(name: str) -> None:
     board = dashboard(name)
     prefix = PREFIXES[name]
-    fn = {
-        f: res(name, f'aws_lambda_function.this["{f}"]')["function_name"]
-        for f in ("scheduler", "monitor")
-    }
+    # examples/complete enables the restore drill: its function, queue and metrics too.
+    drill = name == "complete"
+    functions = ("scheduler", "monitor", "drill") if drill else ("scheduler", "monitor")
+    fn = {f: res(name, f'aws_lambda_function.this["{f}"]')["function_name"] for f in functions}
     queue = res(name, "aws_sqs_queue.monitor")["name"]
-    dlqs = [res(name, f"aws_sqs_queue.{q}")["name"] for q in ("monitor_dlq", "scheduler_dlq")]
+    queues = (
+        ("monitor_dlq", "scheduler_dlq", "drill_dlq[0]")
+        if drill
+        else ("monitor_dlq", "scheduler_dlq")
+    )
+    dlqs = [res(name, f"aws_sqs_queue.{q}")["name"] for q in queues]
     ns = "DynamoDBBackup"
 
     stem = res(name, 'aws_lambda_function.this["scheduler"]')["function_name"].removesuffix(
@@ -80,6 +85,8 @@ def test_dashboard_graphs_this_instances_metrics_and_nothing_else(name: str) -> 
         "TablesUnprotected",
         "BackupStorageBytes",
     }
+    if drill:
+        emf |= {"RestoreDrillSucceeded", "RestoreDrillFailed", "RestoreDrillSeconds"}
     want = {(ns, m, "BackupNamePrefix", prefix) for m in emf}
     want |= {
         ("AWS/Lambda", m, "FunctionName", f) for m in ("Errors", "Duration") for f in fn.values()
@@ -102,8 +109,8 @@ def test_dashboard_graphs_this_instances_metrics_and_nothing_else(name: str) -> 
 def test_dashboard_shows_exactly_the_alarms_the_module_created(name: str) -> None:
     (widget,) = [w for w in dashboard(name)["body"]["widgets"] if w["type"] == "alarm"]
     alarms = tfeval.find_all(ex(name), f"{M}.aws_cloudwatch_metric_alarm.")
-    # six always, the unprotected-tables alarm where the example enables it
-    assert len(alarms) == (7 if name == "complete" else 6)
+    # six always; complete: the unprotected-tables alarm and the restore drill's four
+    assert len(alarms) == (11 if name == "complete" else 6)
     assert sorted(widget["properties"]["alarms"]) == sorted(a["id"] for a in alarms)
 
 
@@ -246,7 +253,8 @@ SCHEDULER_TRIGGER = (
 
 @pytest.mark.parametrize("name", EXAMPLES)
 def test_exactly_one_trigger_exists(name: str) -> None:
-    rule = [a for p in RULE_TRIGGER for a in addresses(ex(name), f"{M}.{p}")]
+    # The restore drill's own rule (examples/complete) is no trigger of the scheduler.
+    rule = [a for p in RULE_TRIGGER for a in addresses(ex(name), f"{M}.{p}") if "drill" not in a]
     scheduler = [a for p in SCHEDULER_TRIGGER for a in addresses(ex(name), f"{M}.{p}")]
     if TIMEZONES[name] is None:
         assert len(rule) == 4

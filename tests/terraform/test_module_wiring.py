@@ -415,7 +415,8 @@ def test_failed_scheduler_invocations_are_kept_and_alarmed(name: str) -> None:
     assert alarm["dimensions"] == {"QueueName": dlq["name"]}
     if EXAMPLES[name].timezone is not None:
         # EventBridge Scheduler delivers with the schedule's role: no queue policy.
-        assert tfeval.find_all(ex(name), f"{M}.aws_sqs_queue_policy.") == []
+        # (The restore drill's rule has its own queue, policy and all: test_module_drill.py.)
+        assert tfeval.find_all(ex(name), f"{M}.aws_sqs_queue_policy.scheduler_dlq") == []
         return
     # EventBridge may deliver undeliverable events there, and only for this rule.
     policy = json.loads(res(name, "aws_sqs_queue_policy.scheduler_dlq[0]")["policy"])
@@ -439,7 +440,16 @@ def test_every_alarm_publishes_to_the_topic(name: str) -> None:
         'function_errors["monitor"]',
         'function_errors["scheduler"]',
         "no_backup_succeeded[0]",
-    } | ({"tables_unprotected[0]"} if EXAMPLES[name].alarm_unprotected else set())
+    } | ({"tables_unprotected[0]"} if EXAMPLES[name].alarm_unprotected else set()) | (
+        {
+            'dlq_not_empty["drill"]',
+            'function_errors["drill"]',
+            "restore_drill_failed[0]",
+            "no_restore_drill_succeeded[0]",  # rate(3 days): two periods fit in 7 days
+        }
+        if EXAMPLES[name].drill
+        else set()
+    )
     for alarm in alarms:
         assert alarm["alarm_actions"] == [topic_id(name)]
         assert alarm["ok_actions"] == ([topic_id(name)] if EXAMPLES[name].ok_notifications else [])
@@ -877,11 +887,13 @@ def test_first_backup_at_apply_arms_the_dead_man_alarm(name: str) -> None:
         for d in tfeval.as_list(invocation.get("depends_on"))
         for block in ([d] if "id" in d else d.values())
     }
+    # Every function's policy (the drill's too, with restore_drill), and the monitor's queue.
     assert depends == {
         res(name, "aws_lambda_event_source_mapping.monitor")["id"],
-        res(name, 'aws_iam_role_policy.this["scheduler"]')["id"],
-        res(name, 'aws_iam_role_policy.this["monitor"]')["id"],
+        *(p["id"] for p in tfeval.find_all(ex(name), f"{M}.aws_iam_role_policy.this[")),
     }
+    assert res(name, 'aws_iam_role_policy.this["scheduler"]')["id"] in depends
+    assert res(name, 'aws_iam_role_policy.this["monitor"]')["id"] in depends
 
 
 def test_first_backup_event_is_a_scheduled_event_at_the_frozen_slot() -> None:
