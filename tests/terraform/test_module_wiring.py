@@ -781,7 +781,26 @@ def test_iam_statements_are_exactly_the_issues(name: str, tmp_path: Path) -> Non
 
     assert scheduler["Version"] == monitor["Version"] == "2012-10-17"
     assert by_sid(scheduler["Statement"]) == by_sid(want_scheduler)
-    assert by_sid(monitor["Statement"]) == by_sid(want_monitor)
+    # With the restore drill the monitor also waits for, counts and deletes drill tables
+    # (their statements: modules/iam-policies' own tests); nothing else changes.
+    drill, others = split_drill_statements(monitor["Statement"], inputs)
+    assert bool(drill) <= bool(inputs.get("drill_enabled"))
+    assert by_sid(others) == by_sid(want_monitor)
+
+
+def drill_tables_arn(inputs: dict[str, Any]) -> str:
+    return f"{ARN}:table/{inputs.get('backup_name_prefix')}-drill-*"
+
+
+def split_drill_statements(
+    statements: list[dict[str, Any]], inputs: dict[str, Any]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(statements only on this instance's drill tables, the rest)."""
+    drill = [s for s in statements if s["Resource"] == [drill_tables_arn(inputs)]]
+    for s in drill:
+        # Table actions only: never a backup's deletion, never another table.
+        assert all(a.startswith("dynamodb:") and "Backup" not in a for a in s["Action"]), s
+    return drill, [s for s in statements if s not in drill]
 
 
 @pytest.mark.parametrize("name", ALL)
@@ -809,6 +828,10 @@ def test_no_wildcard_beyond_the_ones_the_issue_allows(name: str, tmp_path: Path)
                     assert inputs["table_tags"], "table/*/backup/* only with tag selection"
                 elif r.endswith(":*"):
                     assert s["Sid"] == "WriteOwnLogs"
+                elif r == drill_tables_arn(inputs):
+                    assert inputs.get("drill_enabled"), "drill tables only with the drill"
+                    assert s["Resource"] == [r]
+                    assert all("Backup" not in a for a in s["Action"])
                 elif "*" in r:
                     assert r.endswith("/backup/*")
                     assert "*" not in r.removesuffix("/backup/*")
