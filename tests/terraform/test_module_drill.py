@@ -150,6 +150,14 @@ def test_drill_function_role_log_group_and_settings(complete: tfeval.Parsed) -> 
     assert policy["role"] == role["id"]
     assert policy["name"] == "prod-dynamodb-backup-drill"
     assert group["name"] == "/aws/lambda/prod-dynamodb-backup-drill"
+    # The role's policy is modules/iam-policies' drill_policy_json (its content: that
+    # module's tests), scoped to this instance's drill tables.
+    (built,) = tfeval.find_all(complete, f"{M}.module.iam_policies.output.drill_policy_json") or [
+        {"value": None}
+    ]
+    assert policy["policy"] == built["value"]
+    if built["value"] is not None:
+        assert ":table/nightly-drill-*" in built["value"]
     assert f["logging_config"]["log_group"] == group["name"]
     assert group["kms_key_id"] == scheduler["kms_key_arn"]  # the customer key
     assert role["name"].startswith("prod-dynamodb-backup-drill-")
