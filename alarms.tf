@@ -6,27 +6,34 @@ locals {
   alarm_actions = [local.sns_topic_arn]
   ok_actions    = var.alarm_ok_notifications ? [local.sns_topic_arn] : []
 
-  function_error_alarms = {
-    scheduler = var.create_alarms && var.alarm_scheduler_errors_enabled
-    monitor   = var.create_alarms && var.alarm_monitor_errors_enabled
-  }
-  function_names = {
-    scheduler = aws_lambda_function.scheduler.function_name
-    monitor   = aws_lambda_function.monitor.function_name
-  }
+  function_error_alarms = merge(
+    {
+      scheduler = var.create_alarms && var.alarm_scheduler_errors_enabled
+      monitor   = var.create_alarms && var.alarm_monitor_errors_enabled
+    },
+    # The restore drill's (drill.tf) follow create_alarms.
+    local.drill_enabled ? { drill = var.create_alarms } : {},
+  )
+  deployed_function_names = { for k, f in aws_lambda_function.this : k => f.function_name }
 
-  dlq_alarms = {
-    monitor   = var.create_alarms && var.alarm_dlq_enabled
-    scheduler = var.create_alarms && var.alarm_scheduler_dlq_enabled
-  }
-  dlq_names = {
-    monitor   = aws_sqs_queue.monitor_dlq.name
-    scheduler = aws_sqs_queue.scheduler_dlq.name
-  }
+  dlq_alarms = merge(
+    {
+      monitor   = var.create_alarms && var.alarm_dlq_enabled
+      scheduler = var.create_alarms && var.alarm_scheduler_dlq_enabled
+    },
+    local.drill_enabled ? { drill = var.create_alarms } : {},
+  )
+  dlq_names = merge(
+    {
+      monitor   = aws_sqs_queue.monitor_dlq.name
+      scheduler = aws_sqs_queue.scheduler_dlq.name
+    },
+    { for q in aws_sqs_queue.drill_dlq : "drill" => q.name },
+  )
 }
 
 resource "aws_cloudwatch_metric_alarm" "function_errors" {
-  for_each = { for k, enabled in local.function_error_alarms : k => local.function_names[k] if enabled }
+  for_each = { for k, enabled in local.function_error_alarms : k => local.deployed_function_names[k] if enabled }
 
   alarm_name        = "${var.name}-${each.key}-errors"
   alarm_description = "The DynamoDB backup ${each.key} function ${each.value} failed; see its log group. Runbook: ${var.runbook_url}#${local.runbook_anchors["${each.key}_errors"]}"

@@ -16,9 +16,15 @@ locals {
     var.create_alarms && var.alarm_unprotected_tables_enabled ? [aws_cloudwatch_metric_alarm.tables_unprotected[0].arn] : [],
     [for k in sort(keys(aws_cloudwatch_metric_alarm.function_errors)) : aws_cloudwatch_metric_alarm.function_errors[k].arn],
     [for k in sort(keys(aws_cloudwatch_metric_alarm.dlq_not_empty)) : aws_cloudwatch_metric_alarm.dlq_not_empty[k].arn],
+    var.create_alarms && local.drill_enabled ? [aws_cloudwatch_metric_alarm.restore_drill_failed[0].arn] : [],
+    local.drill_success_alarm ? [aws_cloudwatch_metric_alarm.no_restore_drill_succeeded[0].arn] : [],
   )
 
-  dashboard_metric_widgets = [
+  # The functions in the order of the graphs; the drill with restore_drill.enabled.
+  dashboard_functions = concat(["scheduler", "monitor"], local.drill_enabled ? ["drill"] : [])
+  dashboard_dlqs      = concat(["monitor", "scheduler"], local.drill_enabled ? ["drill"] : [])
+
+  dashboard_metric_widgets = concat([
     {
       title   = "Backups (prefix ${local.dashboard_prefix})"
       stat    = "Sum"
@@ -41,13 +47,13 @@ locals {
       title   = "Function errors"
       stat    = "Sum"
       view    = "timeSeries"
-      metrics = [for k in ["scheduler", "monitor"] : ["AWS/Lambda", "Errors", "FunctionName", local.function_names[k]]]
+      metrics = [for k in local.dashboard_functions : ["AWS/Lambda", "Errors", "FunctionName", local.deployed_function_names[k]]]
     },
     {
       title   = "Function duration (ms, maximum)"
       stat    = "Maximum"
       view    = "timeSeries"
-      metrics = [for k in ["scheduler", "monitor"] : ["AWS/Lambda", "Duration", "FunctionName", local.function_names[k]]]
+      metrics = [for k in local.dashboard_functions : ["AWS/Lambda", "Duration", "FunctionName", local.deployed_function_names[k]]]
     },
     {
       title   = "Monitoring queue: age of oldest message (s)"
@@ -59,9 +65,24 @@ locals {
       title   = "Dead-letter queues: messages visible"
       stat    = "Maximum"
       view    = "timeSeries"
-      metrics = [for k in ["monitor", "scheduler"] : ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", local.dlq_names[k]]]
+      metrics = [for k in local.dashboard_dlqs : ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", local.dlq_names[k]]]
     },
-  ]
+    ],
+    # The restore drill (behaviour 10): outcomes, and restore start to ACTIVE.
+    !local.drill_enabled ? [] : [
+      {
+        title   = "Restore drills"
+        stat    = "Sum"
+        view    = "timeSeries"
+        metrics = [for m in ["RestoreDrillSucceeded", "RestoreDrillFailed"] : [var.metrics_namespace, m, "BackupNamePrefix", local.dashboard_prefix]]
+      },
+      {
+        title   = "Restore drill: restore to ACTIVE (s, maximum)"
+        stat    = "Maximum"
+        view    = "timeSeries"
+        metrics = [[var.metrics_namespace, "RestoreDrillSeconds", "BackupNamePrefix", local.dashboard_prefix]]
+      },
+  ])
 
   dashboard_widgets = concat(
     length(local.dashboard_alarm_arns) == 0 ? [] : [{

@@ -22,7 +22,7 @@ locals {
       Action   = "dynamodb:DeleteBackup"
       Resource = local.guard_backup_arns
       Condition = {
-        ArnNotLike = { "aws:PrincipalArn" = [aws_iam_role.monitor.arn] }
+        ArnNotLike = { "aws:PrincipalArn" = [aws_iam_role.this["monitor"].arn] }
       }
     }]
   })

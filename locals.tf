@@ -17,8 +17,10 @@ locals {
   }
   lambda_system_log_level = "WARN"
 
-  scheduler_function_name = "${var.name}-scheduler"
-  monitor_function_name   = "${var.name}-monitor"
+  # Function names by key of local.functions (main.tf): "<name>-<function>".
+  function_names          = { for f in concat(["scheduler", "monitor"], var.restore_drill.enabled ? ["drill"] : []) : f => "${var.name}-${f}" }
+  scheduler_function_name = local.function_names["scheduler"]
+  monitor_function_name   = local.function_names["monitor"]
 
   ##############################################################################
   # Instances never interfere: everything is named after var.name
@@ -33,7 +35,7 @@ locals {
   # 40 + 10 + 15 characters; past IAM's 64 it is cut to 55 and a hash of the full name
   # keeps it unique.
   role_names = {
-    for f in ["scheduler", "monitor"] : f => (
+    for f in keys(local.function_names) : f => (
       length("${var.name}-${f}-${local.region}") <= 64
       ? "${var.name}-${f}-${local.region}"
       : "${substr("${var.name}-${f}-${local.region}", 0, 55)}-${substr(sha1("${var.name}-${f}-${local.region}"), 0, 8)}"

@@ -22,21 +22,94 @@ data "archive_file" "lambda" {
 }
 
 ################################################################################
+# The functions: one block per kind over local.functions (scheduler, monitor and, with
+# restore_drill.enabled, drill), each with its log group, role and inline policy
+################################################################################
+
+locals {
+  functions = merge(
+    {
+      scheduler = {
+        description = "Starts one on-demand backup per selected DynamoDB table and queues the ARNs for the monitor."
+        handler     = "dynamodb_backup.scheduler.handler"
+        timeout     = var.scheduler_timeout
+        memory_size = var.scheduler_memory_size
+        # 1 by default: two runs never overlap.
+        reserved_concurrent_executions = var.scheduler_reserved_concurrent_executions
+        policy_json                    = module.iam_policies.scheduler_policy_json
+        # Failed asynchronous invocations (after the retries of
+        # aws_lambda_function_event_invoke_config) land here and are alarmed.
+        asynchronous    = true
+        dead_letter_arn = aws_sqs_queue.scheduler_dlq.arn
+        # Names from the contract. An SQS queue's id is its URL.
+        environment = merge(
+          {
+            TABLE_TAGS         = jsonencode(var.table_tags)
+            BACKUP_NAME_PREFIX = local.backup_name_prefix
+            MONITOR_QUEUE_URL  = aws_sqs_queue.monitor.id
+            ALERT_TOPIC_ARN    = local.sns_topic_arn
+            LOG_LEVEL          = var.log_level
+            METRICS_NAMESPACE  = var.metrics_namespace
+            # Coverage (behaviour 11): tables that need no backup, and whether to alert the rest.
+            UNPROTECTED_TABLES_EXCLUDE = jsonencode(var.unprotected_tables_exclude)
+            ALERT_UNPROTECTED_TABLES   = tostring(var.alert_unprotected_tables)
+          },
+          local.table_selection_environment,
+        )
+      }
+      monitor = {
+        description = "Watches queued DynamoDB backups until AVAILABLE, alerts failures and deletes expired backups."
+        handler     = "dynamodb_backup.monitor.handler"
+        timeout     = var.monitor_timeout
+        memory_size = var.monitor_memory_size
+        # Bounded by the event source mapping's maximum_concurrency instead (queue.tf).
+        reserved_concurrent_executions = null
+        policy_json                    = module.iam_policies.monitor_policy_json
+        # Invoked synchronously by the event source mapping: the queue has the DLQ.
+        asynchronous    = false
+        dead_letter_arn = null
+        environment = merge(
+          {
+            BACKUP_NAME_PREFIX  = local.backup_name_prefix
+            MONITOR_QUEUE_URL   = aws_sqs_queue.monitor.id
+            ALERT_TOPIC_ARN     = local.sns_topic_arn
+            RETENTION_DAYS      = tostring(var.retention_days)
+            MIN_BACKUPS_TO_KEEP = tostring(var.min_backups_to_keep)
+            KEEP_DAILY          = tostring(var.keep_daily)
+            KEEP_WEEKLY         = tostring(var.keep_weekly)
+            KEEP_MONTHLY        = tostring(var.keep_monthly)
+            KEEP_YEARLY         = tostring(var.keep_yearly)
+            MAX_WAIT_MINUTES    = tostring(var.max_wait_minutes)
+            LOG_LEVEL           = var.log_level
+            METRICS_NAMESPACE   = var.metrics_namespace
+          },
+          local.retention_overrides_in_file ? { RETENTION_OVERRIDES_FILE = local.retention_overrides_file } : { RETENTION_OVERRIDES = local.retention_overrides_json },
+          # The monitor waits for the drill's restores (drill.tf) and times them out.
+          local.drill_enabled ? { DRILL_MAX_WAIT_MINUTES = tostring(var.restore_drill.max_wait_minutes) } : {},
+        )
+      }
+    },
+    local.drill_enabled ? { drill = local.drill_function } : {},
+  )
+
+  # for_each of every per-function block is local.function_names (locals.tf): known at
+  # plan, and free of the references above (the policies need the log groups' ARNs).
+
+  # TABLE_NAMES while the list fits Lambda's 4 KB environment, else the file in the zip.
+  table_selection_environment = local.table_names_in_file ? { TABLE_NAMES_FILE = local.table_names_file } : { TABLE_NAMES = local.table_names_json }
+
+  function_policies = { for k, f in local.functions : k => f.policy_json }
+}
+
+################################################################################
 # Log groups (created before the functions, so Lambda never creates them itself)
 ################################################################################
 
-resource "aws_cloudwatch_log_group" "scheduler" {
+resource "aws_cloudwatch_log_group" "this" {
   #checkov:skip=CKV_AWS_158:Encrypted by CloudWatch Logs by default; the customer-managed key is used whenever kms_key_arn is given (kms_key_id below).
-  name              = "/aws/lambda/${local.scheduler_function_name}"
-  retention_in_days = var.cloudwatch_logs_retention_in_days
-  kms_key_id        = var.kms_key_arn
+  for_each = local.function_names
 
-  tags = merge(var.tags, var.cloudwatch_log_group_tags)
-}
-
-resource "aws_cloudwatch_log_group" "monitor" {
-  #checkov:skip=CKV_AWS_158:Encrypted by CloudWatch Logs by default; the customer-managed key is used whenever kms_key_arn is given (kms_key_id below).
-  name              = "/aws/lambda/${local.monitor_function_name}"
+  name              = "/aws/lambda/${each.value}"
   retention_in_days = var.cloudwatch_logs_retention_in_days
   kms_key_id        = var.kms_key_arn
 
@@ -59,86 +132,66 @@ module "iam_policies" {
   queue_arn                         = aws_sqs_queue.monitor.arn
   topic_arn                         = local.sns_topic_arn
   kms_key_arns                      = local.kms_key_arns
-  scheduler_log_group_arn           = aws_cloudwatch_log_group.scheduler.arn
-  monitor_log_group_arn             = aws_cloudwatch_log_group.monitor.arn
+  scheduler_log_group_arn           = aws_cloudwatch_log_group.this["scheduler"].arn
+  monitor_log_group_arn             = aws_cloudwatch_log_group.this["monitor"].arn
   scheduler_failure_destination_arn = aws_sqs_queue.scheduler_dlq.arn
+
+  # The restore drill (drill.tf): its role's policy (drill_policy_json) and the monitor's
+  # statements on the drill tables <prefix>-drill-*.
+  backup_name_prefix            = local.backup_name_prefix
+  drill_enabled                 = local.drill_enabled
+  drill_log_group_arn           = one([for k, g in aws_cloudwatch_log_group.this : g.arn if k == "drill"])
+  drill_failure_destination_arn = one(aws_sqs_queue.drill_dlq[*].arn)
 }
 
-resource "aws_iam_role" "scheduler" {
-  name                 = local.role_names["scheduler"]
-  description          = "Runs the DynamoDB backup scheduler ${local.scheduler_function_name}."
+resource "aws_iam_role" "this" {
+  for_each = local.function_names
+
+  name                 = local.role_names[each.key]
+  description          = "Runs the DynamoDB backup ${each.key} ${each.value}."
   assume_role_policy   = jsonencode({ Version = "2012-10-17", Statement = [{ Effect = "Allow", Action = "sts:AssumeRole", Principal = { Service = "lambda.amazonaws.com" } }] })
   permissions_boundary = var.role_permissions_boundary
 
   tags = merge(var.tags, var.iam_role_tags)
 }
 
-resource "aws_iam_role_policy" "scheduler" {
-  name   = local.scheduler_function_name
-  role   = aws_iam_role.scheduler.id
-  policy = module.iam_policies.scheduler_policy_json
-}
+resource "aws_iam_role_policy" "this" {
+  for_each = local.function_names
 
-resource "aws_iam_role" "monitor" {
-  name                 = local.role_names["monitor"]
-  description          = "Runs the DynamoDB backup monitor ${local.monitor_function_name}."
-  assume_role_policy   = jsonencode({ Version = "2012-10-17", Statement = [{ Effect = "Allow", Action = "sts:AssumeRole", Principal = { Service = "lambda.amazonaws.com" } }] })
-  permissions_boundary = var.role_permissions_boundary
-
-  tags = merge(var.tags, var.iam_role_tags)
-}
-
-resource "aws_iam_role_policy" "monitor" {
-  name   = local.monitor_function_name
-  role   = aws_iam_role.monitor.id
-  policy = module.iam_policies.monitor_policy_json
+  name   = each.value
+  role   = aws_iam_role.this[each.key].id
+  policy = local.function_policies[each.key]
 }
 
 ################################################################################
 # Functions
 ################################################################################
 
-resource "aws_lambda_function" "scheduler" {
+resource "aws_lambda_function" "this" {
   #checkov:skip=CKV_AWS_117:Calls only AWS APIs and reaches no private resource; a VPC would add NAT or endpoints and no protection.
-  #checkov:skip=CKV_AWS_173:The environment holds no secrets (queue URL, topic ARN, table names); Lambda encrypts it at rest with its service key, and with kms_key_arn when given.
+  #checkov:skip=CKV_AWS_173:The environment holds no secrets (queue URL, topic ARN, table names, retention settings); Lambda encrypts it at rest with its service key, and with kms_key_arn when given.
   #checkov:skip=CKV_AWS_272:The code is zipped from this module's own source at plan time; code signing needs a signer profile and signed S3 artifacts, outside this module.
-  function_name = local.scheduler_function_name
-  description   = "Starts one on-demand backup per selected DynamoDB table and queues the ARNs for the monitor."
-  role          = aws_iam_role.scheduler.arn
-  handler       = "dynamodb_backup.scheduler.handler"
+  #checkov:skip=CKV_AWS_116:The monitor is invoked synchronously by the SQS event source mapping, where a function DLQ never applies; its failed messages go to the queue's redrive dead-letter queue (alarmed). The scheduler and the drill have one.
+  #checkov:skip=CKV_AWS_115:The monitor's concurrency is bounded by the event source mapping's maximum_concurrency, which AWS recommends for SQS over reserved concurrency (that throttles messages toward the DLQ). The scheduler and the drill reserve theirs.
+  for_each = local.function_names
+
+  function_name = each.value
+  description   = local.functions[each.key].description
+  role          = aws_iam_role.this[each.key].arn
+  handler       = local.functions[each.key].handler
   runtime       = var.runtime
   architectures = [var.architecture]
-  timeout       = var.scheduler_timeout
-  memory_size   = var.scheduler_memory_size
+  timeout       = local.functions[each.key].timeout
+  memory_size   = local.functions[each.key].memory_size
   kms_key_arn   = var.kms_key_arn
 
-  reserved_concurrent_executions = var.scheduler_reserved_concurrent_executions
+  reserved_concurrent_executions = local.functions[each.key].reserved_concurrent_executions
 
   filename         = data.archive_file.lambda.output_path
   source_code_hash = data.archive_file.lambda.output_base64sha256
 
-  # Names from the contract. An SQS queue's id is its URL.
   environment {
-    variables = merge(
-      {
-        TABLE_TAGS         = jsonencode(var.table_tags)
-        BACKUP_NAME_PREFIX = local.backup_name_prefix
-        MONITOR_QUEUE_URL  = aws_sqs_queue.monitor.id
-        ALERT_TOPIC_ARN    = local.sns_topic_arn
-        LOG_LEVEL          = var.log_level
-        METRICS_NAMESPACE  = var.metrics_namespace
-        # Coverage (behaviour 11): tables that need no backup, and whether to alert the rest.
-        UNPROTECTED_TABLES_EXCLUDE = jsonencode(var.unprotected_tables_exclude)
-        ALERT_UNPROTECTED_TABLES   = tostring(var.alert_unprotected_tables)
-      },
-      local.table_names_in_file ? { TABLE_NAMES_FILE = local.table_names_file } : { TABLE_NAMES = local.table_names_json },
-    )
-  }
-
-  # Failed asynchronous invocations (after the retries of
-  # aws_lambda_function_event_invoke_config) land here and are alarmed.
-  dead_letter_config {
-    target_arn = aws_sqs_queue.scheduler_dlq.arn
+    variables = local.functions[each.key].environment
   }
 
   tracing_config {
@@ -149,7 +202,7 @@ resource "aws_lambda_function" "scheduler" {
   # the log group, so it follows log_level (else DEBUG would show nothing more than INFO).
   logging_config {
     log_format            = "JSON"
-    log_group             = aws_cloudwatch_log_group.scheduler.name
+    log_group             = aws_cloudwatch_log_group.this[each.key].name
     application_log_level = local.lambda_application_log_levels[var.log_level]
     system_log_level      = local.lambda_system_log_level
   }
@@ -157,87 +210,85 @@ resource "aws_lambda_function" "scheduler" {
   tags = merge(var.tags, var.lambda_function_tags)
 
   lifecycle {
+    # Module-wide inputs, checked on the scheduler (every deployment has one).
     precondition {
-      condition     = length(var.table_names) > 0 || length(var.table_tags) > 0
+      condition     = each.key != "scheduler" || length(var.table_names) > 0 || length(var.table_tags) > 0
       error_message = "Select at least one table: set table_names, table_tags or both."
     }
     precondition {
-      condition     = var.create_sns_topic || var.sns_topic_arn != null
+      condition     = each.key != "scheduler" || var.create_sns_topic || var.sns_topic_arn != null
       error_message = "Set sns_topic_arn when create_sns_topic = false."
+    }
+    precondition {
+      condition     = each.key != "monitor" || length(var.table_tags) > 0 || length(setsubtract(keys(var.retention_overrides), var.table_names)) == 0
+      error_message = "retention_overrides names tables that table_names does not list: ${join(", ", sort(setsubtract(keys(var.retention_overrides), var.table_names)))}. Add them to table_names, remove their overrides, or select by table_tags."
+    }
+    precondition {
+      condition     = each.key != "drill" || length(var.table_tags) > 0 || length(setsubtract(var.restore_drill.tables, var.table_names)) == 0
+      error_message = "restore_drill.tables names tables that table_names does not list: ${join(", ", sort(setsubtract(var.restore_drill.tables, var.table_names)))}. Drill only selected tables: add them to table_names, remove them from restore_drill.tables (tables = [] rotates through the selection), or select by table_tags."
     }
   }
 
-  depends_on = [aws_iam_role_policy.scheduler]
+  # A function starts only once its role may write its log group and do its work.
+  depends_on = [aws_iam_role_policy.this]
+
+  # The scheduler's (and the drill's) failed asynchronous invocations, after the retries
+  # of aws_lambda_function_event_invoke_config, land in their dead-letter queue (alarmed).
+  # Last in the block: tfparse (the offline checks) drops a block that follows a dynamic one.
+  dynamic "dead_letter_config" {
+    for_each = local.functions[each.key].asynchronous ? [local.functions[each.key].dead_letter_arn] : []
+    content {
+      target_arn = dead_letter_config.value
+    }
+  }
+}
+
+# Every deployment from before the function map keeps its functions, roles, policies and
+# log groups (tests/terraform/test_module_moved.py).
+moved {
+  from = aws_cloudwatch_log_group.scheduler
+  to   = aws_cloudwatch_log_group.this["scheduler"]
+}
+
+moved {
+  from = aws_cloudwatch_log_group.monitor
+  to   = aws_cloudwatch_log_group.this["monitor"]
+}
+
+moved {
+  from = aws_iam_role.scheduler
+  to   = aws_iam_role.this["scheduler"]
+}
+
+moved {
+  from = aws_iam_role.monitor
+  to   = aws_iam_role.this["monitor"]
+}
+
+moved {
+  from = aws_iam_role_policy.scheduler
+  to   = aws_iam_role_policy.this["scheduler"]
+}
+
+moved {
+  from = aws_iam_role_policy.monitor
+  to   = aws_iam_role_policy.this["monitor"]
+}
+
+moved {
+  from = aws_lambda_function.scheduler
+  to   = aws_lambda_function.this["scheduler"]
+}
+
+moved {
+  from = aws_lambda_function.monitor
+  to   = aws_lambda_function.this["monitor"]
 }
 
 resource "aws_lambda_function_event_invoke_config" "scheduler" {
-  function_name                = aws_lambda_function.scheduler.function_name
+  function_name                = aws_lambda_function.this["scheduler"].function_name
   maximum_retry_attempts       = var.scheduler_maximum_retry_attempts
   maximum_event_age_in_seconds = 21600
-}
-
-resource "aws_lambda_function" "monitor" {
-  #checkov:skip=CKV_AWS_117:Calls only AWS APIs and reaches no private resource; a VPC would add NAT or endpoints and no protection.
-  #checkov:skip=CKV_AWS_173:The environment holds no secrets (queue URL, topic ARN, retention settings); Lambda encrypts it at rest with its service key, and with kms_key_arn when given.
-  #checkov:skip=CKV_AWS_272:The code is zipped from this module's own source at plan time; code signing needs a signer profile and signed S3 artifacts, outside this module.
-  #checkov:skip=CKV_AWS_116:Invoked synchronously by the SQS event source mapping, where a function DLQ never applies; failed messages go to the queue's redrive dead-letter queue (alarmed).
-  #checkov:skip=CKV_AWS_115:Concurrency is bounded by the event source mapping's maximum_concurrency, which AWS recommends for SQS over reserved concurrency (that throttles messages toward the DLQ).
-  function_name = local.monitor_function_name
-  description   = "Watches queued DynamoDB backups until AVAILABLE, alerts failures and deletes expired backups."
-  role          = aws_iam_role.monitor.arn
-  handler       = "dynamodb_backup.monitor.handler"
-  runtime       = var.runtime
-  architectures = [var.architecture]
-  timeout       = var.monitor_timeout
-  memory_size   = var.monitor_memory_size
-  kms_key_arn   = var.kms_key_arn
-
-  filename         = data.archive_file.lambda.output_path
-  source_code_hash = data.archive_file.lambda.output_base64sha256
-
-  environment {
-    variables = merge(
-      {
-        BACKUP_NAME_PREFIX  = local.backup_name_prefix
-        MONITOR_QUEUE_URL   = aws_sqs_queue.monitor.id
-        ALERT_TOPIC_ARN     = local.sns_topic_arn
-        RETENTION_DAYS      = tostring(var.retention_days)
-        MIN_BACKUPS_TO_KEEP = tostring(var.min_backups_to_keep)
-        KEEP_DAILY          = tostring(var.keep_daily)
-        KEEP_WEEKLY         = tostring(var.keep_weekly)
-        KEEP_MONTHLY        = tostring(var.keep_monthly)
-        KEEP_YEARLY         = tostring(var.keep_yearly)
-        MAX_WAIT_MINUTES    = tostring(var.max_wait_minutes)
-        LOG_LEVEL           = var.log_level
-        METRICS_NAMESPACE   = var.metrics_namespace
-      },
-      local.retention_overrides_in_file ? { RETENTION_OVERRIDES_FILE = local.retention_overrides_file } : { RETENTION_OVERRIDES = local.retention_overrides_json },
-    )
-  }
-
-  tracing_config {
-    mode = "PassThrough"
-  }
-
-  # With JSON logs Lambda drops records below application_log_level before they reach
-  # the log group, so it follows log_level (else DEBUG would show nothing more than INFO).
-  logging_config {
-    log_format            = "JSON"
-    log_group             = aws_cloudwatch_log_group.monitor.name
-    application_log_level = local.lambda_application_log_levels[var.log_level]
-    system_log_level      = local.lambda_system_log_level
-  }
-
-  tags = merge(var.tags, var.lambda_function_tags)
-
-  lifecycle {
-    precondition {
-      condition     = length(var.table_tags) > 0 || length(setsubtract(keys(var.retention_overrides), var.table_names)) == 0
-      error_message = "retention_overrides names tables that table_names does not list: ${join(", ", sort(setsubtract(keys(var.retention_overrides), var.table_names)))}. Add them to table_names, remove their overrides, or select by table_tags."
-    }
-  }
-
-  depends_on = [aws_iam_role_policy.monitor]
 }
 
 ################################################################################
@@ -260,7 +311,7 @@ resource "aws_cloudwatch_event_target" "scheduler" {
 
   rule      = aws_cloudwatch_event_rule.schedule[0].name
   target_id = "scheduler"
-  arn       = aws_lambda_function.scheduler.arn
+  arn       = aws_lambda_function.this["scheduler"].arn
 
   # Events EventBridge could not deliver (after its own retries) are kept, not dropped.
   dead_letter_config {
@@ -278,7 +329,7 @@ resource "aws_lambda_permission" "schedule" {
 
   statement_id  = "AllowInvokeFromScheduleRule"
   action        = "lambda:InvokeFunction"
-  function_name = aws_lambda_function.scheduler.function_name
+  function_name = aws_lambda_function.this["scheduler"].function_name
   principal     = "events.amazonaws.com"
   source_arn    = aws_cloudwatch_event_rule.schedule[0].arn
 }
@@ -322,7 +373,7 @@ resource "terraform_data" "first_backup_slot" {
 resource "aws_lambda_invocation" "first_backup" {
   count = var.first_backup_at_apply ? 1 : 0
 
-  function_name = aws_lambda_function.scheduler.function_name
+  function_name = aws_lambda_function.this["scheduler"].function_name
   input = jsonencode({
     version       = "0"
     id            = "first-backup-at-apply"
@@ -338,7 +389,6 @@ resource "aws_lambda_invocation" "first_backup" {
   # The run hands its backups to the monitor; both must be able to work.
   depends_on = [
     aws_lambda_event_source_mapping.monitor,
-    aws_iam_role_policy.scheduler,
-    aws_iam_role_policy.monitor,
+    aws_iam_role_policy.this,
   ]
 }

@@ -1,31 +1,31 @@
 output "scheduler_function_arn" {
   description = "ARN of the scheduler function."
-  value       = aws_lambda_function.scheduler.arn
+  value       = aws_lambda_function.this["scheduler"].arn
 }
 
 output "scheduler_function_name" {
   description = "Name of the scheduler function."
-  value       = aws_lambda_function.scheduler.function_name
+  value       = aws_lambda_function.this["scheduler"].function_name
 }
 
 output "scheduler_role_arn" {
   description = "ARN of the scheduler's IAM role."
-  value       = aws_iam_role.scheduler.arn
+  value       = aws_iam_role.this["scheduler"].arn
 }
 
 output "scheduler_role_name" {
   description = "Name of the scheduler's IAM role."
-  value       = aws_iam_role.scheduler.name
+  value       = aws_iam_role.this["scheduler"].name
 }
 
 output "scheduler_log_group_name" {
   description = "Log group of the scheduler."
-  value       = aws_cloudwatch_log_group.scheduler.name
+  value       = aws_cloudwatch_log_group.this["scheduler"].name
 }
 
 output "scheduler_log_group_arn" {
   description = "ARN of the scheduler's log group."
-  value       = aws_cloudwatch_log_group.scheduler.arn
+  value       = aws_cloudwatch_log_group.this["scheduler"].arn
 }
 
 output "scheduler_dlq_arn" {
@@ -45,32 +45,32 @@ output "scheduler_dlq_url" {
 
 output "monitor_function_arn" {
   description = "ARN of the monitor function."
-  value       = aws_lambda_function.monitor.arn
+  value       = aws_lambda_function.this["monitor"].arn
 }
 
 output "monitor_function_name" {
   description = "Name of the monitor function."
-  value       = aws_lambda_function.monitor.function_name
+  value       = aws_lambda_function.this["monitor"].function_name
 }
 
 output "monitor_role_arn" {
   description = "ARN of the monitor's IAM role."
-  value       = aws_iam_role.monitor.arn
+  value       = aws_iam_role.this["monitor"].arn
 }
 
 output "monitor_role_name" {
   description = "Name of the monitor's IAM role."
-  value       = aws_iam_role.monitor.name
+  value       = aws_iam_role.this["monitor"].name
 }
 
 output "monitor_log_group_name" {
   description = "Log group of the monitor."
-  value       = aws_cloudwatch_log_group.monitor.name
+  value       = aws_cloudwatch_log_group.this["monitor"].name
 }
 
 output "monitor_log_group_arn" {
   description = "ARN of the monitor's log group."
-  value       = aws_cloudwatch_log_group.monitor.arn
+  value       = aws_cloudwatch_log_group.this["monitor"].arn
 }
 
 output "monitor_event_source_mapping_uuid" {
@@ -136,6 +136,8 @@ output "alarm_arns" {
     { for a in aws_cloudwatch_metric_alarm.backups_failed : "backups_failed" => a.arn },
     { for a in aws_cloudwatch_metric_alarm.no_backup_succeeded : "no_backup_succeeded" => a.arn },
     { for a in aws_cloudwatch_metric_alarm.tables_unprotected : "tables_unprotected" => a.arn },
+    { for a in aws_cloudwatch_metric_alarm.restore_drill_failed : "restore_drill_failed" => a.arn },
+    { for a in aws_cloudwatch_metric_alarm.no_restore_drill_succeeded : "no_restore_drill_succeeded" => a.arn },
   )
 }
 
@@ -167,4 +169,64 @@ output "schedule_role_arn" {
 output "backup_name_prefix" {
   description = "Prefix of every backup this instance creates and owns (`backup_name_prefix`, or `name` by default); also the `BackupNamePrefix` dimension of its metrics."
   value       = local.backup_name_prefix
+}
+
+output "drill_function_arn" {
+  description = "ARN of the restore drill function `<name>-drill` (`null` unless `restore_drill.enabled`)."
+  value       = one([for k, r in aws_lambda_function.this : r.arn if k == "drill"])
+}
+
+output "drill_function_name" {
+  description = "Name of the restore drill function (`null` unless `restore_drill.enabled`)."
+  value       = one([for k, r in aws_lambda_function.this : r.function_name if k == "drill"])
+}
+
+output "drill_role_arn" {
+  description = "ARN of the restore drill's IAM role (`null` unless `restore_drill.enabled`)."
+  value       = one([for k, r in aws_iam_role.this : r.arn if k == "drill"])
+}
+
+output "drill_role_name" {
+  description = "Name of the restore drill's IAM role (`null` unless `restore_drill.enabled`)."
+  value       = one([for k, r in aws_iam_role.this : r.name if k == "drill"])
+}
+
+output "drill_log_group_name" {
+  description = "Log group of the restore drill (`null` unless `restore_drill.enabled`)."
+  value       = one([for k, r in aws_cloudwatch_log_group.this : r.name if k == "drill"])
+}
+
+output "drill_log_group_arn" {
+  description = "ARN of the restore drill's log group (`null` unless `restore_drill.enabled`)."
+  value       = one([for k, r in aws_cloudwatch_log_group.this : r.arn if k == "drill"])
+}
+
+output "drill_schedule_rule_arn" {
+  description = "ARN of the restore drill's EventBridge rule `<name>-drill-schedule` (`null` unless `restore_drill.enabled`)."
+  value       = one(aws_cloudwatch_event_rule.drill[*].arn)
+}
+
+output "drill_schedule_rule_name" {
+  description = "Name of the restore drill's EventBridge rule (`null` unless `restore_drill.enabled`)."
+  value       = one(aws_cloudwatch_event_rule.drill[*].name)
+}
+
+output "drill_period_seconds" {
+  description = "The drill schedule's period in seconds, as the drill receives it (`detail.drill_period_seconds`) to rotate through the selection (`null` unless `restore_drill.enabled`)."
+  value       = local.drill_enabled ? local.drill_period_seconds : null
+}
+
+output "drill_dlq_arn" {
+  description = "ARN of the restore drill's dead-letter queue `<name>-drill-dlq` (failed scheduled invocations; `null` unless `restore_drill.enabled`)."
+  value       = one(aws_sqs_queue.drill_dlq[*].arn)
+}
+
+output "drill_dlq_name" {
+  description = "Name of the restore drill's dead-letter queue (`null` unless `restore_drill.enabled`)."
+  value       = one(aws_sqs_queue.drill_dlq[*].name)
+}
+
+output "drill_dlq_url" {
+  description = "URL of the restore drill's dead-letter queue (`null` unless `restore_drill.enabled`)."
+  value       = one(aws_sqs_queue.drill_dlq[*].url)
 }

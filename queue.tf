@@ -94,7 +94,7 @@ moved {
 
 resource "aws_lambda_event_source_mapping" "monitor" {
   event_source_arn        = aws_sqs_queue.monitor.arn
-  function_name           = aws_lambda_function.monitor.arn
+  function_name           = aws_lambda_function.this["monitor"].arn
   batch_size              = var.monitor_batch_size
   function_response_types = ["ReportBatchItemFailures"]
   enabled                 = true
@@ -103,5 +103,5 @@ resource "aws_lambda_event_source_mapping" "monitor" {
     maximum_concurrency = var.monitor_maximum_concurrency
   }
 
-  depends_on = [aws_iam_role_policy.monitor]
+  depends_on = [aws_iam_role_policy.this]
 }

@@ -40,7 +40,7 @@ resource "aws_scheduler_schedule" "schedule" {
   }
 
   target {
-    arn      = aws_lambda_function.scheduler.arn
+    arn      = aws_lambda_function.this["scheduler"].arn
     role_arn = aws_iam_role.schedule[0].arn
     input    = local.schedule_input
 
@@ -94,7 +94,7 @@ locals {
           Sid      = "InvokeTheScheduler"
           Effect   = "Allow"
           Action   = "lambda:InvokeFunction"
-          Resource = [aws_lambda_function.scheduler.arn]
+          Resource = [aws_lambda_function.this["scheduler"].arn]
         },
         {
           Sid      = "DeadLetters"

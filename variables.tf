@@ -702,3 +702,59 @@ variable "alarm_unprotected_tables_enabled" {
   type        = bool
   default     = false
 }
+
+################################################################################
+# Restore drill
+################################################################################
+
+variable "restore_drill" {
+  description = "The restore drill (off by default): a third function, `<name>-drill`, on its own EventBridge rule `<name>-drill-schedule`, restores the newest own AVAILABLE backup of a table into a new on-demand table `<prefix>-drill-...`, verifies it (key schema, indexes, item count against the backup's) and deletes it again; the monitor waits for the restore through the monitoring queue. Failures are alerted with table, backup and reason. Fields: `enabled`: create the drill; `schedule_expression`: `rate(<n> <unit>)` (n >= 1, unit minute(s), hour(s) or day(s), singular for 1), at least one hour. `cron(...)` is refused: the rotation (one table per run, in turn) and the alarm need a fixed period, passed to the drill as `drill_period_seconds`; `tables`: tables to drill on every run; `[]` drills one selected table per run, rotating through the selection. With `table_names` and no `table_tags`, each must be listed in `table_names`; `max_backup_size_gb`: a newest backup larger than this (GiB, 1024^3 bytes) is not restored; the drill says so (restores cost by size); `max_wait_minutes`: a restore that is not ACTIVE and verified this long after it started has failed (15 to 2880; the monitor gets it too). The drill reuses the scheduler's `scheduler_timeout`, `scheduler_memory_size`, `scheduler_reserved_concurrent_executions` and `scheduler_maximum_retry_attempts` (it only starts restores and hands the waiting to the monitor). With `create_alarms` it gets four alarms: its function errors, its dead-letter queue, `RestoreDrillFailed` > 0, and no `RestoreDrillSucceeded` within two drill periods. CloudWatch evaluates an alarm over at most 7 days, so that last alarm exists only for schedules of at most `rate(84 hours)` (3.5 days); with the default `rate(7 days)` it is not created, and a drill that stops running is noticed only on the dashboard."
+  type = object({
+    enabled             = optional(bool, false)
+    schedule_expression = optional(string, "rate(7 days)")
+    tables              = optional(list(string), [])
+    max_backup_size_gb  = optional(number, 10)
+    max_wait_minutes    = optional(number, 720)
+  })
+  default  = {}
+  nullable = false
+
+  validation {
+    condition = (
+      can(regex("^rate\\((1 (minute|hour|day)|[1-9][0-9]* (minutes|hours|days))\\)$", var.restore_drill.schedule_expression)) &&
+      !can(regex("^rate\\(1 (minutes|hours|days)\\)$", var.restore_drill.schedule_expression))
+    )
+    error_message = "restore_drill.schedule_expression must be rate(<n> <unit>) with n >= 1 and unit minute(s), hour(s) or day(s), singular for 1, for example \"rate(7 days)\" or \"rate(1 day)\". cron(...) is refused: the drill's rotation and its alarm need a fixed period."
+  }
+
+  validation {
+    condition = try(
+      tonumber(regex("^rate\\(([0-9]+) ", var.restore_drill.schedule_expression)[0]) * lookup(
+        { minute = 60, minutes = 60, hour = 3600, hours = 3600, day = 86400, days = 86400 },
+        regex(" ([a-z]+)\\)$", var.restore_drill.schedule_expression)[0], 0
+      ) >= 3600,
+      true # a malformed expression is reported by the validation above
+    )
+    error_message = "restore_drill.schedule_expression must be at least one hour apart (a restore takes minutes to hours), for example \"rate(1 hour)\" or \"rate(7 days)\"."
+  }
+
+  validation {
+    condition     = alltrue([for t in var.restore_drill.tables : can(regex("^[a-zA-Z0-9_.-]{3,255}$", t))]) && length(distinct(var.restore_drill.tables)) == length(var.restore_drill.tables)
+    error_message = "restore_drill.tables must be distinct DynamoDB table names (3-255 characters of a-z, A-Z, 0-9, _ . -), for example [\"orders\"], or [] to rotate through the selection."
+  }
+
+  validation {
+    condition     = length(jsonencode(var.restore_drill.tables)) <= 1000
+    error_message = "restore_drill.tables must encode to at most 1,000 characters of JSON (it travels in the drill's environment, limited to 4 KB): drill fewer tables per run, or use [] to rotate through the selection."
+  }
+
+  validation {
+    condition     = var.restore_drill.max_backup_size_gb > 0 && var.restore_drill.max_backup_size_gb <= 102400
+    error_message = "restore_drill.max_backup_size_gb must be more than 0 and at most 102400 (100 TiB), for example 10."
+  }
+
+  validation {
+    condition     = floor(var.restore_drill.max_wait_minutes) == var.restore_drill.max_wait_minutes && var.restore_drill.max_wait_minutes >= 15 && var.restore_drill.max_wait_minutes <= 2880
+    error_message = "restore_drill.max_wait_minutes must be a whole number from 15 to 2880 (2 days), for example 720."
+  }
+}

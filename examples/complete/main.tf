@@ -1,5 +1,6 @@
 # Everything tuned: a customer-managed KMS key for queues, topic and logs, an existing
-# alert topic, a cron schedule, longer retention, tuned alarms, and the coverage alert.
+# alert topic, a cron schedule, longer retention, tuned alarms, the coverage alert and the
+# restore drill.
 
 provider "aws" {
   region = var.region
@@ -118,6 +119,16 @@ module "dynamodb_backup" {
   # message be retried 5 times before it moves to the dead-letter queue.
   queue_message_retention_seconds = 86400
   queue_max_receive_count         = 5
+
+  # Prove the backups restore: every 3 days the newest backup of one table (in turn) is
+  # restored, verified and deleted; two periods without a success alarm (6 days, within
+  # the 7 days CloudWatch can look back). Backups over 50 GiB are not restored.
+  restore_drill = {
+    enabled             = true
+    schedule_expression = "rate(3 days)"
+    max_backup_size_gb  = 50
+    max_wait_minutes    = 360
+  }
 
   alarm_period_seconds           = 60
   alarm_ok_notifications         = true

@@ -118,5 +118,5 @@ def test_the_module_sets_the_reserved_concurrency_the_local_runtime_plays(
     tmp_path: Any,
 ) -> None:
     rendered = tfeval.evaluate_module(tfeval.REPO, {"m": {"table_names": ["orders"]}}, tmp_path)
-    function = tfeval.find(rendered, "module.m.aws_lambda_function.scheduler")
+    function = tfeval.find(rendered, 'module.m.aws_lambda_function.this["scheduler"]')
     assert function["reserved_concurrent_executions"] == Settings().scheduler_reserved_concurrency

@@ -75,8 +75,8 @@ def test_the_schedule_role_may_start_only_the_scheduler_and_keep_its_dead_letter
     policy = Policy.parse(
         tfeval.find(rendered, "module.m.aws_iam_role_policy.schedule[0]")["policy"]
     )
-    scheduler = tfeval.find(rendered, "module.m.aws_lambda_function.scheduler")["id"]
-    monitor = tfeval.find(rendered, "module.m.aws_lambda_function.monitor")["id"]
+    scheduler = tfeval.find(rendered, 'module.m.aws_lambda_function.this["scheduler"]')["id"]
+    monitor = tfeval.find(rendered, 'module.m.aws_lambda_function.this["monitor"]')["id"]
     dlq = tfeval.find(rendered, "module.m.aws_sqs_queue.scheduler_dlq")["id"]
     queue = tfeval.find(rendered, "module.m.aws_sqs_queue.monitor")["id"]
     schedule = tfeval.find(rendered, "module.m.aws_scheduler_schedule.schedule[0]")

@@ -73,7 +73,7 @@ def test_every_example_was_scanned(report: dict[str, Any]) -> None:
     checks = report["results"]["passed_checks"] + report["results"]["skipped_checks"]
     scanned = {c["resource"] for c in checks}
     for resource in (
-        "module.dynamodb_backup.aws_lambda_function.scheduler",
+        "module.dynamodb_backup.aws_lambda_function.this",
         "module.dynamodb_backup.aws_sqs_queue.monitor",
         "module.dynamodb_backup.aws_sns_topic.this",
     ):

@@ -59,14 +59,22 @@ def metric_series(body: dict[str, Any]) -> set[tuple[str, ...]]:
 def test_dashboard_graphs_this_instances_metrics_and_nothing_else(name: str) -> None:
     board = dashboard(name)
     prefix = PREFIXES[name]
-    fn = {
-        f: res(name, f"aws_lambda_function.{f}")["function_name"] for f in ("scheduler", "monitor")
-    }
+    # examples/complete enables the restore drill: its function, queue and metrics too.
+    drill = name == "complete"
+    functions = ("scheduler", "monitor", "drill") if drill else ("scheduler", "monitor")
+    fn = {f: res(name, f'aws_lambda_function.this["{f}"]')["function_name"] for f in functions}
     queue = res(name, "aws_sqs_queue.monitor")["name"]
-    dlqs = [res(name, f"aws_sqs_queue.{q}")["name"] for q in ("monitor_dlq", "scheduler_dlq")]
+    queues = (
+        ("monitor_dlq", "scheduler_dlq", "drill_dlq[0]")
+        if drill
+        else ("monitor_dlq", "scheduler_dlq")
+    )
+    dlqs = [res(name, f"aws_sqs_queue.{q}")["name"] for q in queues]
     ns = "DynamoDBBackup"
 
-    stem = res(name, "aws_lambda_function.scheduler")["function_name"].removesuffix("-scheduler")
+    stem = res(name, 'aws_lambda_function.this["scheduler"]')["function_name"].removesuffix(
+        "-scheduler"
+    )
     # Account-wide, so the region is in the name.
     assert board["name"] == f"{stem}-{res(name, 'data.aws_region.current')['id']}"
     emf = {
@@ -77,6 +85,8 @@ def test_dashboard_graphs_this_instances_metrics_and_nothing_else(name: str) -> 
         "TablesUnprotected",
         "BackupStorageBytes",
     }
+    if drill:
+        emf |= {"RestoreDrillSucceeded", "RestoreDrillFailed", "RestoreDrillSeconds"}
     want = {(ns, m, "BackupNamePrefix", prefix) for m in emf}
     want |= {
         ("AWS/Lambda", m, "FunctionName", f) for m in ("Errors", "Duration") for f in fn.values()
@@ -99,8 +109,8 @@ def test_dashboard_graphs_this_instances_metrics_and_nothing_else(name: str) -> 
 def test_dashboard_shows_exactly_the_alarms_the_module_created(name: str) -> None:
     (widget,) = [w for w in dashboard(name)["body"]["widgets"] if w["type"] == "alarm"]
     alarms = tfeval.find_all(ex(name), f"{M}.aws_cloudwatch_metric_alarm.")
-    # six always, the unprotected-tables alarm where the example enables it
-    assert len(alarms) == (7 if name == "complete" else 6)
+    # six always; complete: the unprotected-tables alarm and the restore drill's four
+    assert len(alarms) == (11 if name == "complete" else 6)
     assert sorted(widget["properties"]["alarms"]) == sorted(a["id"] for a in alarms)
 
 
@@ -243,7 +253,8 @@ SCHEDULER_TRIGGER = (
 
 @pytest.mark.parametrize("name", EXAMPLES)
 def test_exactly_one_trigger_exists(name: str) -> None:
-    rule = [a for p in RULE_TRIGGER for a in addresses(ex(name), f"{M}.{p}")]
+    # The restore drill's own rule (examples/complete) is no trigger of the scheduler.
+    rule = [a for p in RULE_TRIGGER for a in addresses(ex(name), f"{M}.{p}") if "drill" not in a]
     scheduler = [a for p in SCHEDULER_TRIGGER for a in addresses(ex(name), f"{M}.{p}")]
     if TIMEZONES[name] is None:
         assert len(rule) == 4
@@ -261,7 +272,7 @@ def scheduler_mode(tmp_path: Path, **extra: Any) -> tfeval.Parsed:
 @pytest.mark.parametrize("name", [n for n in EXAMPLES if TIMEZONES[n]])
 def test_scheduler_schedule_invokes_the_scheduler_in_its_time_zone(name: str) -> None:
     schedule = res(name, "aws_scheduler_schedule.schedule[0]")
-    scheduler = res(name, "aws_lambda_function.scheduler")
+    scheduler = res(name, 'aws_lambda_function.this["scheduler"]')
     dlq = res(name, "aws_sqs_queue.scheduler_dlq")
     role = res(name, "aws_iam_role.schedule[0]")
 
@@ -312,7 +323,7 @@ def test_scheduler_role_may_only_invoke_the_scheduler_and_send_dead_letters(
     attached = tfeval.find(parsed, "module.m.aws_iam_role_policy.schedule[0]")
     assert attached["role"] == role["id"]
     policy = json.loads(attached["policy"])
-    scheduler = tfeval.find(parsed, "module.m.aws_lambda_function.scheduler")["id"]
+    scheduler = tfeval.find(parsed, 'module.m.aws_lambda_function.this["scheduler"]')["id"]
     dlq = tfeval.find(parsed, "module.m.aws_sqs_queue.scheduler_dlq")["id"]
     assert {(s["Effect"], s["Action"], tuple(s["Resource"])) for s in policy["Statement"]} == {
         ("Allow", "lambda:InvokeFunction", (scheduler,)),
@@ -380,7 +391,7 @@ def test_deletion_guard_denies_every_principal_but_the_monitor(name: str) -> Non
     (statement,) = doc["Statement"]
     assert statement["Effect"] == "Deny"
     assert statement["Action"] == "dynamodb:DeleteBackup"
-    monitor_role = res(name, "aws_iam_role.monitor")["id"]
+    monitor_role = res(name, 'aws_iam_role.this["monitor"]')["id"]
     # SCPs support no NotPrincipal: the exception is a condition on the caller's ARN.
     assert statement["Condition"] == {"ArnNotLike": {"aws:PrincipalArn": [monitor_role]}}
     assert "Principal" not in statement
@@ -391,7 +402,7 @@ def test_deletion_guard_denies_every_principal_but_the_monitor(name: str) -> Non
 @pytest.mark.parametrize("name", EXAMPLES)
 def test_deletion_guard_covers_exactly_what_the_monitor_may_delete(name: str) -> None:
     resources = guard(name)["Statement"][0]["Resource"]
-    monitor = json.loads(res(name, "aws_iam_role_policy.monitor")["policy"])
+    monitor = json.loads(res(name, 'aws_iam_role_policy.this["monitor"]')["policy"])
     may_delete = [
         r
         for s in monitor["Statement"]
@@ -399,7 +410,7 @@ def test_deletion_guard_covers_exactly_what_the_monitor_may_delete(name: str) ->
         for r in s["Resource"]
     ]
     assert resources == may_delete
-    tables = res(name, "aws_lambda_function.scheduler")["environment"]["variables"]
+    tables = res(name, 'aws_lambda_function.this["scheduler"]')["environment"]["variables"]
     names = json.loads(tables["TABLE_NAMES"])
     if json.loads(tables["TABLE_TAGS"]):
         assert resources == [r for r in resources if r.endswith(":table/*/backup/*")] != []
@@ -451,7 +462,7 @@ def test_multi_region_names_do_not_collide_where_aws_names_are_global() -> None:
 def test_multi_region_second_instance_watches_its_own_region() -> None:
     parsed = tfeval.load_example("multi-region")
     address = "module.dynamodb_backup_us_east_1"
-    scheduler = tfeval.find(parsed, f"{address}.aws_lambda_function.scheduler")
+    scheduler = tfeval.find(parsed, f'{address}.aws_lambda_function.this["scheduler"]')
     assert scheduler["function_name"] == "dynamodb-backup-us-east-1-scheduler"
     assert json.loads(scheduler["environment"]["variables"]["TABLE_NAMES"]) == [
         "orders",

@@ -94,13 +94,13 @@ def root(tmp_path_factory: pytest.TempPathFactory) -> tfeval.Parsed:
 
 
 def monitor_env(parsed: tfeval.Parsed, instance: str) -> dict[str, str]:
-    f = tfeval.find(parsed, f"module.{instance}.aws_lambda_function.monitor")
+    f = tfeval.find(parsed, f'module.{instance}.aws_lambda_function.this["monitor"]')
     env: dict[str, str] = f["environment"]["variables"]
     return env
 
 
 def scheduler_env(parsed: tfeval.Parsed, instance: str) -> dict[str, str]:
-    f = tfeval.find(parsed, f"module.{instance}.aws_lambda_function.scheduler")
+    f = tfeval.find(parsed, f'module.{instance}.aws_lambda_function.this["scheduler"]')
     env: dict[str, str] = f["environment"]["variables"]
     return env
 

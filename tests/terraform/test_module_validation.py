@@ -18,7 +18,7 @@ BASE: dict[str, Any] = {"table_names": ["orders"]}
 KEY = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 TOPIC = "arn:aws:sns:eu-west-1:123456789012:platform-alerts"
 
-SCHEDULER = "aws_lambda_function.scheduler"
+SCHEDULER = 'aws_lambda_function.this["scheduler"]'
 QUEUE = "aws_sqs_queue.monitor"
 DEAD_MAN = "aws_cloudwatch_metric_alarm.no_backup_succeeded[0]"
 SCHEDULE = "variable.schedule_expression"
@@ -121,7 +121,7 @@ BAD: dict[str, tuple[dict[str, Any], str]] = {
     # cross-variable rules (Terraform 1.5 validations see one variable): preconditions
     "override_of_an_unselected_table": (
         {"retention_overrides": {"customers": {"keep_monthly": 12}}},
-        "aws_lambda_function.monitor",
+        'aws_lambda_function.this["monitor"]',
     ),
     "nothing_selected": ({"table_names": []}, SCHEDULER),
     "no_topic_at_all": ({"create_sns_topic": False}, SCHEDULER),
@@ -215,7 +215,7 @@ def refusals(parsed: tfeval.Parsed, instance: str) -> dict[str, list[str]]:
 
 def test_every_instance_was_evaluated(parsed: tfeval.Parsed) -> None:
     for instance in [f"bad_{k}" for k in BAD] + [f"good_{k}" for k in GOOD]:
-        assert tfeval.find(parsed, f"module.{instance}.aws_lambda_function.scheduler")
+        assert tfeval.find(parsed, f'module.{instance}.aws_lambda_function.this["scheduler"]')
 
 
 # A schedule that is no rate(...) also leaves the dead-man alarm without a window, so its
@@ -245,7 +245,7 @@ ALSO_REFUSED: dict[str, set[str]] = {
     },
     "dead_man_window_over_a_week": {DEAD_MAN},
     # "my orders" is not in table_names either
-    "override_bad_table_name": {"aws_lambda_function.monitor"},
+    "override_bad_table_name": {'aws_lambda_function.this["monitor"]'},
 }
 
 

@@ -53,6 +53,7 @@ class Expected:
     unprotected_exclude: list[str] = field(default_factory=list)
     alert_unprotected: bool = False
     alarm_unprotected: bool = False
+    drill: bool = False  # restore_drill.enabled (examples/complete)
 
 
 EXAMPLES: dict[str, Expected] = {
@@ -146,6 +147,7 @@ EXAMPLES: dict[str, Expected] = {
         unprotected_exclude=["tmp-*", "*-scratch"],
         alert_unprotected=True,
         alarm_unprotected=True,
+        drill=True,
     ),
 }
 
@@ -181,13 +183,18 @@ def key_ids(name: str) -> list[str]:
 def documented_variables() -> dict[str, set[str]]:
     """Environment variable names per function, read from docs/design.md's table."""
     text = DESIGN.read_text(encoding="utf-8")
-    names: dict[str, set[str]] = {"scheduler": set(), "monitor": set()}
-    for cell, function in re.findall(
-        r"^\| (`[A-Z_]+`(?:, `[A-Z_]+`)*) \| (scheduler|monitor|both) \|", text, re.M
+    names: dict[str, set[str]] = {"scheduler": set(), "monitor": set(), "drill": set()}
+    groups = {"both": ("scheduler", "monitor"), "all": ("scheduler", "monitor", "drill")}
+    for cell, functions in re.findall(
+        r"^\| (`[A-Z_]+`(?:, `[A-Z_]+`)*) \| "
+        r"((?:scheduler|monitor|drill|both|all)(?:, (?:scheduler|monitor|drill))*) \|",
+        text,
+        re.M,
     ):
         for var in re.findall(r"`([A-Z_]+)`", cell):
-            for f in ("scheduler", "monitor") if function == "both" else (function,):
-                names[f].add(var)
+            for function in functions.split(", "):
+                for f in groups.get(function, (function,)):
+                    names[f].add(var)
     return names
 
 
@@ -199,7 +206,7 @@ def test_schedule_rule_invokes_the_scheduler(name: str) -> None:
     e = EXAMPLES[name]
     rule = res(name, "aws_cloudwatch_event_rule.schedule[0]")
     target = res(name, "aws_cloudwatch_event_target.scheduler[0]")
-    scheduler = res(name, "aws_lambda_function.scheduler")
+    scheduler = res(name, 'aws_lambda_function.this["scheduler"]')
 
     assert rule["name"] == e.rule_name
     assert rule["schedule_expression"] == e.schedule
@@ -214,7 +221,7 @@ def test_schedule_rule_invokes_the_scheduler(name: str) -> None:
 def test_invoke_permission_is_scoped_to_the_rule(name: str) -> None:
     permission = res(name, "aws_lambda_permission.schedule[0]")
     assert permission["source_arn"] == res(name, "aws_cloudwatch_event_rule.schedule[0]")["id"]
-    scheduler = res(name, "aws_lambda_function.scheduler")
+    scheduler = res(name, 'aws_lambda_function.this["scheduler"]')
     assert permission["function_name"] == scheduler["function_name"]
     assert permission["principal"] == "events.amazonaws.com"
     assert permission["action"] == "lambda:InvokeFunction"
@@ -232,13 +239,13 @@ def test_functions_run_the_contract_handlers_from_the_package_zip(name: str) -> 
         ("scheduler", "dynamodb_backup.scheduler.handler", 900),
         ("monitor", "dynamodb_backup.monitor.handler", e.monitor_timeout),
     ):
-        f = res(name, f"aws_lambda_function.{function}")
+        f = res(name, f'aws_lambda_function.this["{function}"]')
         assert f["function_name"] == f"{e.name}-{function}"
         assert f["handler"] == handler
         assert f["runtime"] == "python3.13"
         assert f["architectures"] == [e.architecture]
         assert f["timeout"] == timeout
-        assert f["role"] == res(name, f"aws_iam_role.{function}")["id"]
+        assert f["role"] == res(name, f'aws_iam_role.this["{function}"]')["id"]
         assert f["filename"] == archive["output_path"]
         assert f["tracing_config"]["mode"] == "PassThrough"
 
@@ -275,7 +282,9 @@ def test_every_log_level_maps_to_lambdas_level_name(tmp_path: Path) -> None:
     )
     for level, lambda_level in LAMBDA_LEVELS.items():
         for function in ("scheduler", "monitor"):
-            f = tfeval.find(parsed, f"module.{level.lower()}.aws_lambda_function.{function}")
+            f = tfeval.find(
+                parsed, f'module.{level.lower()}.aws_lambda_function.this["{function}"]'
+            )
             assert f["logging_config"]["application_log_level"] == lambda_level
             assert f["environment"]["variables"]["LOG_LEVEL"] == level
 
@@ -284,8 +293,8 @@ def test_every_log_level_maps_to_lambdas_level_name(tmp_path: Path) -> None:
 def test_each_function_logs_json_to_its_own_log_group(name: str) -> None:
     e = EXAMPLES[name]
     for function in ("scheduler", "monitor"):
-        f = res(name, f"aws_lambda_function.{function}")
-        group = res(name, f"aws_cloudwatch_log_group.{function}")
+        f = res(name, f'aws_lambda_function.this["{function}"]')
+        group = res(name, f'aws_cloudwatch_log_group.this["{function}"]')
         assert group["name"] == f"/aws/lambda/{f['function_name']}"
         assert group["retention_in_days"] == e.log_retention
         assert f["logging_config"]["log_group"] == group["name"]
@@ -306,12 +315,14 @@ def test_environment_carries_the_contract_names_and_points_at_queue_and_topic(
     assert "TABLE_NAMES" in wanted["scheduler"]
     assert "RETENTION_DAYS" in wanted["monitor"]
     queue = res(name, "aws_sqs_queue.monitor")["id"]
-    scheduler = res(name, "aws_lambda_function.scheduler")["environment"]["variables"]
-    monitor = res(name, "aws_lambda_function.monitor")["environment"]["variables"]
+    scheduler = res(name, 'aws_lambda_function.this["scheduler"]')["environment"]["variables"]
+    monitor = res(name, 'aws_lambda_function.this["monitor"]')["environment"]["variables"]
 
     # Each function gets exactly the variables docs/design.md lists (short lists: TABLE_NAMES).
     assert set(scheduler) == wanted["scheduler"] - {"TABLE_NAMES_FILE"}
-    assert set(monitor) == wanted["monitor"] - {"RETENTION_OVERRIDES_FILE"}
+    # DRILL_MAX_WAIT_MINUTES only with the drill (test_module_drill.py).
+    drill_only = set() if e.drill else {"DRILL_MAX_WAIT_MINUTES"}
+    assert set(monitor) == wanted["monitor"] - {"RETENTION_OVERRIDES_FILE"} - drill_only
     for env in (scheduler, monitor):
         assert env["MONITOR_QUEUE_URL"] == queue  # the queue's id is its URL
         assert env["ALERT_TOPIC_ARN"] == topic_id(name)
@@ -381,7 +392,7 @@ def test_event_source_mapping_feeds_the_monitor_with_partial_batch_responses(nam
     e = EXAMPLES[name]
     esm = res(name, "aws_lambda_event_source_mapping.monitor")
     assert esm["event_source_arn"] == res(name, "aws_sqs_queue.monitor")["id"]
-    assert esm["function_name"] == res(name, "aws_lambda_function.monitor")["id"]
+    assert esm["function_name"] == res(name, 'aws_lambda_function.this["monitor"]')["id"]
     assert esm["function_response_types"] == ["ReportBatchItemFailures"]
     assert esm["batch_size"] == e.batch_size
     assert 1 <= esm["batch_size"] <= 10
@@ -393,7 +404,7 @@ def test_event_source_mapping_feeds_the_monitor_with_partial_batch_responses(nam
 
 @pytest.mark.parametrize("name", ALL)
 def test_failed_scheduler_invocations_are_kept_and_alarmed(name: str) -> None:
-    scheduler = res(name, "aws_lambda_function.scheduler")
+    scheduler = res(name, 'aws_lambda_function.this["scheduler"]')
     dlq = res(name, "aws_sqs_queue.scheduler_dlq")
     invoke = res(name, "aws_lambda_function_event_invoke_config.scheduler")
     assert scheduler["dead_letter_config"]["target_arn"] == dlq["id"]
@@ -404,7 +415,8 @@ def test_failed_scheduler_invocations_are_kept_and_alarmed(name: str) -> None:
     assert alarm["dimensions"] == {"QueueName": dlq["name"]}
     if EXAMPLES[name].timezone is not None:
         # EventBridge Scheduler delivers with the schedule's role: no queue policy.
-        assert tfeval.find_all(ex(name), f"{M}.aws_sqs_queue_policy.") == []
+        # (The restore drill's rule has its own queue, policy and all: test_module_drill.py.)
+        assert tfeval.find_all(ex(name), f"{M}.aws_sqs_queue_policy.scheduler_dlq") == []
         return
     # EventBridge may deliver undeliverable events there, and only for this rule.
     policy = json.loads(res(name, "aws_sqs_queue_policy.scheduler_dlq[0]")["policy"])
@@ -428,7 +440,16 @@ def test_every_alarm_publishes_to_the_topic(name: str) -> None:
         'function_errors["monitor"]',
         'function_errors["scheduler"]',
         "no_backup_succeeded[0]",
-    } | ({"tables_unprotected[0]"} if EXAMPLES[name].alarm_unprotected else set())
+    } | ({"tables_unprotected[0]"} if EXAMPLES[name].alarm_unprotected else set()) | (
+        {
+            'dlq_not_empty["drill"]',
+            'function_errors["drill"]',
+            "restore_drill_failed[0]",
+            "no_restore_drill_succeeded[0]",  # rate(3 days): two periods fit in 7 days
+        }
+        if EXAMPLES[name].drill
+        else set()
+    )
     for alarm in alarms:
         assert alarm["alarm_actions"] == [topic_id(name)]
         assert alarm["ok_actions"] == ([topic_id(name)] if EXAMPLES[name].ok_notifications else [])
@@ -439,7 +460,7 @@ def test_alarm_metrics(name: str) -> None:
     e = EXAMPLES[name]
     for function in ("scheduler", "monitor"):
         a = res(name, f'aws_cloudwatch_metric_alarm.function_errors["{function}"]')
-        fn = res(name, f"aws_lambda_function.{function}")["function_name"]
+        fn = res(name, f'aws_lambda_function.this["{function}"]')["function_name"]
         assert (a["namespace"], a["metric_name"], a["dimensions"]) == (
             "AWS/Lambda",
             "Errors",
@@ -523,7 +544,7 @@ def test_coverage_alarm_follows_create_alarms(tmp_path: Path) -> None:
         assert not tfeval.find_all(
             parsed, f"module.{instance}.aws_cloudwatch_metric_alarm.tables_unprotected"
         )
-    env = tfeval.find(parsed, "module.default.aws_lambda_function.scheduler")["environment"]
+    env = tfeval.find(parsed, 'module.default.aws_lambda_function.this["scheduler"]')["environment"]
     assert env["variables"]["UNPROTECTED_TABLES_EXCLUDE"] == "[]"
     assert env["variables"]["ALERT_UNPROTECTED_TABLES"] == "false"
 
@@ -570,7 +591,7 @@ def test_tags_are_merged_with_per_resource_tags(name: str) -> None:
         for block in found:
             assert block["tags"] == wanted, tfeval.block_path(block)
     if name == "complete":
-        f = res(name, "aws_lambda_function.monitor")
+        f = res(name, 'aws_lambda_function.this["monitor"]')
         assert f["tags"]["Component"] == "backup-functions"
         assert f["tags"]["Environment"] == "prod"
 
@@ -627,7 +648,7 @@ def test_iam_policies_module_gets_this_deployments_resources(name: str) -> None:
     assert inputs["topic_arn"] == topic_id(name)
     assert inputs["kms_key_arns"] == key_ids(name)
     for function in ("scheduler", "monitor"):
-        group = res(name, f"aws_cloudwatch_log_group.{function}")
+        group = res(name, f'aws_cloudwatch_log_group.this["{function}"]')
         assert inputs[f"{function}_log_group_arn"] == group["id"]
     assert (
         inputs["scheduler_failure_destination_arn"]
@@ -639,8 +660,8 @@ def test_iam_policies_module_gets_this_deployments_resources(name: str) -> None:
 def test_each_role_has_exactly_its_functions_inline_policy(name: str) -> None:
     assert tfeval.find_all(ex(name), f"{M}.aws_iam_role_policy_attachment") == []
     for function in ("scheduler", "monitor"):
-        role = res(name, f"aws_iam_role.{function}")
-        policy = res(name, f"aws_iam_role_policy.{function}")
+        role = res(name, f'aws_iam_role.this["{function}"]')
+        policy = res(name, f'aws_iam_role_policy.this["{function}"]')
         output = res(name, f"module.iam_policies.output.{function}_policy_json")
         assert policy["role"] == role["id"]
         assert policy["policy"] == output["value"]
@@ -760,7 +781,26 @@ def test_iam_statements_are_exactly_the_issues(name: str, tmp_path: Path) -> Non
 
     assert scheduler["Version"] == monitor["Version"] == "2012-10-17"
     assert by_sid(scheduler["Statement"]) == by_sid(want_scheduler)
-    assert by_sid(monitor["Statement"]) == by_sid(want_monitor)
+    # With the restore drill the monitor also waits for, counts and deletes drill tables
+    # (their statements: modules/iam-policies' own tests); nothing else changes.
+    drill, others = split_drill_statements(monitor["Statement"], inputs)
+    assert bool(drill) <= bool(inputs.get("drill_enabled"))
+    assert by_sid(others) == by_sid(want_monitor)
+
+
+def drill_tables_arn(inputs: dict[str, Any]) -> str:
+    return f"{ARN}:table/{inputs.get('backup_name_prefix')}-drill-*"
+
+
+def split_drill_statements(
+    statements: list[dict[str, Any]], inputs: dict[str, Any]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(statements only on this instance's drill tables, the rest)."""
+    drill = [s for s in statements if s["Resource"] == [drill_tables_arn(inputs)]]
+    for s in drill:
+        # Table actions only: never a backup's deletion, never another table.
+        assert all(a.startswith("dynamodb:") and "Backup" not in a for a in s["Action"]), s
+    return drill, [s for s in statements if s not in drill]
 
 
 @pytest.mark.parametrize("name", ALL)
@@ -788,6 +828,10 @@ def test_no_wildcard_beyond_the_ones_the_issue_allows(name: str, tmp_path: Path)
                     assert inputs["table_tags"], "table/*/backup/* only with tag selection"
                 elif r.endswith(":*"):
                     assert s["Sid"] == "WriteOwnLogs"
+                elif r == drill_tables_arn(inputs):
+                    assert inputs.get("drill_enabled"), "drill tables only with the drill"
+                    assert s["Resource"] == [r]
+                    assert all("Backup" not in a for a in s["Action"])
                 elif "*" in r:
                     assert r.endswith("/backup/*")
                     assert "*" not in r.removesuffix("/backup/*")
@@ -839,7 +883,7 @@ def test_first_backup_at_apply_arms_the_dead_man_alarm(name: str) -> None:
     the monitor can work. (tfparse leaves the event's unknown parts null: the rule ARN, the
     account, the region and the slot are checked on the source below.)"""
     invocation = res(name, "aws_lambda_invocation.first_backup[0]")
-    scheduler = res(name, "aws_lambda_function.scheduler")
+    scheduler = res(name, 'aws_lambda_function.this["scheduler"]')
     slot = res(name, "terraform_data.first_backup_slot[0]")
     assert invocation["function_name"] == scheduler["function_name"]
     event = json.loads(invocation["input"])
@@ -860,12 +904,19 @@ def test_first_backup_at_apply_arms_the_dead_man_alarm(name: str) -> None:
         "0",
     )
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", slot["input"])
-    depends = {d["id"] for d in tfeval.as_list(invocation.get("depends_on"))}
+    # A whole for_each resource in depends_on renders as a map of its instances.
+    depends = {
+        block["id"]
+        for d in tfeval.as_list(invocation.get("depends_on"))
+        for block in ([d] if "id" in d else d.values())
+    }
+    # Every function's policy (the drill's too, with restore_drill), and the monitor's queue.
     assert depends == {
         res(name, "aws_lambda_event_source_mapping.monitor")["id"],
-        res(name, "aws_iam_role_policy.scheduler")["id"],
-        res(name, "aws_iam_role_policy.monitor")["id"],
+        *(p["id"] for p in tfeval.find_all(ex(name), f"{M}.aws_iam_role_policy.this[")),
     }
+    assert res(name, 'aws_iam_role_policy.this["scheduler"]')["id"] in depends
+    assert res(name, 'aws_iam_role_policy.this["monitor"]')["id"] in depends
 
 
 def test_first_backup_event_is_a_scheduled_event_at_the_frozen_slot() -> None:

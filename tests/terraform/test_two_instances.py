@@ -64,8 +64,10 @@ def test_both_instances_back_up_the_same_tables_on_their_own_schedule() -> None:
     for instance, (schedule, retention) in expected.items():
         rule = block(instance, "aws_cloudwatch_event_rule.schedule[0]")
         assert rule["schedule_expression"] == schedule
-        scheduler = block(instance, "aws_lambda_function.scheduler")["environment"]["variables"]
-        monitor = block(instance, "aws_lambda_function.monitor")["environment"]["variables"]
+        scheduler = block(instance, 'aws_lambda_function.this["scheduler"]')["environment"][
+            "variables"
+        ]
+        monitor = block(instance, 'aws_lambda_function.this["monitor"]')["environment"]["variables"]
         assert scheduler["TABLE_NAMES"] == '["orders","customers"]'
         assert monitor["RETENTION_DAYS"] == retention
 
@@ -93,7 +95,9 @@ def test_the_backup_name_prefixes_differ_and_are_the_names() -> None:
     assert prefix("weekly") == "orders-backup-weekly"
     for instance in INSTANCES:
         for function in ("scheduler", "monitor"):
-            env = block(instance, f"aws_lambda_function.{function}")["environment"]["variables"]
+            env = block(instance, f'aws_lambda_function.this["{function}"]')["environment"][
+                "variables"
+            ]
             assert env["BACKUP_NAME_PREFIX"] == prefix(instance)
     # Neither prefix followed by "-" starts the other's backup names.
     assert not prefix("weekly").startswith(prefix("daily") + "-")
@@ -125,7 +129,7 @@ def test_role_names_carry_the_region(tmp_path: Path) -> None:
     for instance in INSTANCES:
         region = block(instance, "data.aws_region.current")["id"]
         for function in ("scheduler", "monitor"):
-            role = block(instance, f"aws_iam_role.{function}")["name"]
+            role = block(instance, f'aws_iam_role.this["{function}"]')["name"]
             full = f"orders-backup-{instance}-{function}-{region}"
             assert role == full if len(full) <= 64 else role.startswith(full[:55] + "-")
             assert len(role) <= 64
@@ -133,7 +137,7 @@ def test_role_names_carry_the_region(tmp_path: Path) -> None:
     many = tfeval.evaluate_module(
         tfeval.REPO, {"long": {"name": long_name, "table_names": ["orders"]}}, tmp_path
     )
-    role = tfeval.find(many, "module.long.aws_iam_role.scheduler")["name"]
+    role = tfeval.find(many, 'module.long.aws_iam_role.this["scheduler"]')["name"]
     assert len(role) == 64
     assert role.startswith(f"{long_name}-scheduler-")
 
@@ -159,11 +163,11 @@ def test_defaults_follow_name_and_the_old_names_stay_available(tmp_path: Path) -
     for instance in ("a", "b"):
         rule = get(instance, "aws_cloudwatch_event_rule.schedule[0]")
         assert rule["name"] == f"team-{instance}-schedule"
-        env = get(instance, "aws_lambda_function.monitor")["environment"]["variables"]
+        env = get(instance, 'aws_lambda_function.this["monitor"]')["environment"]["variables"]
         assert env["BACKUP_NAME_PREFIX"] == f"team-{instance}"
     old_rule = get("old", "aws_cloudwatch_event_rule.schedule[0]")
     assert old_rule["name"] == "DynamoDBBackupScheduleRule"
-    env = get("old", "aws_lambda_function.scheduler")["environment"]["variables"]
+    env = get("old", 'aws_lambda_function.this["scheduler"]')["environment"]["variables"]
     assert env["BACKUP_NAME_PREFIX"] == "scheduled"
     alarm = get("old", "aws_cloudwatch_metric_alarm.no_backup_succeeded[0]")
     assert alarm["dimensions"] == {"BackupNamePrefix": "scheduled"}

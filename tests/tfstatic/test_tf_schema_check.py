@@ -178,7 +178,7 @@ def test_runtime_python313_is_refused_at_a_floor_that_lacks_it() -> None:
     the root module with its default runtime must fail the check at that floor."""
     problems = check_module(load_module(REPO), floor_with_enums_of("5.75.1"))
     runtime = [p.message for p in problems if "runtime = 'python3.13'" in p.message]
-    assert len(runtime) == 2, problems  # scheduler and monitor
+    assert len(runtime) == 1, problems  # aws_lambda_function.this: every function
     assert all("not accepted by provider aws 5.75.1" in m for m in runtime)
     assert check_module(load_module(REPO), floor_with_enums_of("5.76.0")) == []
 
