@@ -147,7 +147,7 @@ class DrillSettings:
     max_backup_bytes: int = 10 * 1024**3
     max_wait_minutes: int = 720
     period_seconds: int = 7 * 24 * 3600
-    timeout: int = 300
+    timeout: int = 900  # the module gives the drill scheduler_timeout (default 900 s)
 
 
 @dataclass
