@@ -140,6 +140,7 @@ module "iam_policies" {
   # statements on the drill tables <prefix>-drill-*.
   backup_name_prefix            = local.backup_name_prefix
   drill_enabled                 = local.drill_enabled
+  drill_table_kms_key_arns      = var.restore_drill.table_kms_key_arns
   drill_log_group_arn           = one([for k, g in aws_cloudwatch_log_group.this : g.arn if k == "drill"])
   drill_failure_destination_arn = one(aws_sqs_queue.drill_dlq[*].arn)
 }

@@ -708,13 +708,14 @@ variable "alarm_unprotected_tables_enabled" {
 ################################################################################
 
 variable "restore_drill" {
-  description = "The restore drill (off by default): a third function, `<name>-drill`, on its own EventBridge rule `<name>-drill-schedule`, restores the newest own AVAILABLE backup of a table into a new on-demand table `<prefix>-drill-...`, verifies it (key schema, indexes, item count against the backup's) and deletes it again; the monitor waits for the restore through the monitoring queue. Failures are alerted with table, backup and reason. Fields: `enabled`: create the drill; `schedule_expression`: `rate(<n> <unit>)` (n >= 1, unit minute(s), hour(s) or day(s), singular for 1), at least one hour. `cron(...)` is refused: the rotation (one table per run, in turn) and the alarm need a fixed period, passed to the drill as `drill_period_seconds`; `tables`: tables to drill on every run; `[]` drills one selected table per run, rotating through the selection. With `table_names` and no `table_tags`, each must be listed in `table_names`; `max_backup_size_gb`: a newest backup larger than this (GiB, 1024^3 bytes) is not restored; the drill says so (restores cost by size); `max_wait_minutes`: a restore that is not ACTIVE and verified this long after it started has failed (15 to 2880; the monitor gets it too). The drill reuses the scheduler's `scheduler_timeout`, `scheduler_memory_size`, `scheduler_reserved_concurrent_executions` and `scheduler_maximum_retry_attempts` (it only starts restores and hands the waiting to the monitor). With `create_alarms` it gets four alarms: its function errors, its dead-letter queue, `RestoreDrillFailed` > 0, and no `RestoreDrillSucceeded` within two drill periods. CloudWatch evaluates an alarm over at most 7 days, so that last alarm exists only for schedules of at most `rate(84 hours)` (3.5 days); with the default `rate(7 days)` it is not created, and a drill that stops running is noticed only on the dashboard."
+  description = "The restore drill (off by default): a third function, `<name>-drill`, on its own EventBridge rule `<name>-drill-schedule`, restores the newest own AVAILABLE backup of a table into a new on-demand table `<prefix>-drill-...`, verifies it (key schema, indexes, item count against the backup's) and deletes it again; the monitor waits for the restore through the monitoring queue. Failures are alerted with table, backup and reason. Fields: `enabled`: create the drill; `schedule_expression`: `rate(<n> <unit>)` (n >= 1, unit minute(s), hour(s) or day(s), singular for 1), at least one hour. `cron(...)` is refused: the rotation (one table per run, in turn) and the alarm need a fixed period, passed to the drill as `drill_period_seconds`; `tables`: tables to drill on every run; `[]` drills one selected table per run, rotating through the selection. With `table_names` and no `table_tags`, each must be listed in `table_names`; `max_backup_size_gb`: a newest backup larger than this (GiB, 1024^3 bytes) is not restored; the drill says so (restores cost by size); `max_wait_minutes`: a restore that is not ACTIVE and verified this long after it started has failed (15 to 2880; the monitor gets it too); `table_kms_key_arns`: the customer managed KMS keys that drilled tables are encrypted with: the drill may use them through DynamoDB to create the restored table (`kms:DescribeKey`, `kms:CreateGrant`, `kms:Decrypt`) and the monitor to read it (`kms:DescribeKey`, `kms:Decrypt`), both only with `kms:ViaService` = `dynamodb.<region>.amazonaws.com`; tables under AWS owned or AWS managed keys need nothing here. The drill reuses the scheduler's `scheduler_timeout`, `scheduler_memory_size`, `scheduler_reserved_concurrent_executions` and `scheduler_maximum_retry_attempts` (it only starts restores and hands the waiting to the monitor). With `create_alarms` it gets four alarms: its function errors, its dead-letter queue, `RestoreDrillFailed` > 0, and no `RestoreDrillSucceeded` within two drill periods. CloudWatch evaluates an alarm over at most 7 days, so that last alarm exists only for schedules of at most `rate(84 hours)` (3.5 days); with the default `rate(7 days)` it is not created, and a drill that stops running is noticed only on the dashboard."
   type = object({
     enabled             = optional(bool, false)
     schedule_expression = optional(string, "rate(7 days)")
     tables              = optional(list(string), [])
     max_backup_size_gb  = optional(number, 10)
     max_wait_minutes    = optional(number, 720)
+    table_kms_key_arns  = optional(list(string), [])
   })
   default  = {}
   nullable = false
@@ -741,6 +742,11 @@ variable "restore_drill" {
   validation {
     condition     = alltrue([for t in var.restore_drill.tables : can(regex("^[a-zA-Z0-9_.-]{3,255}$", t))]) && length(distinct(var.restore_drill.tables)) == length(var.restore_drill.tables)
     error_message = "restore_drill.tables must be distinct DynamoDB table names (3-255 characters of a-z, A-Z, 0-9, _ . -), for example [\"orders\"], or [] to rotate through the selection."
+  }
+
+  validation {
+    condition     = alltrue([for k in var.restore_drill.table_kms_key_arns : can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[a-zA-Z0-9-]+$", k))])
+    error_message = "restore_drill.table_kms_key_arns must be KMS key ARNs (not aliases or key IDs), for example [\"arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab\"]."
   }
 
   validation {

@@ -204,6 +204,7 @@ class PolicyInputs:
     drill_enabled: bool = False
     drill_log_group_arn: str | None = None
     drill_failure_destination_arn: str | None = None
+    drill_table_kms_key_arns: tuple[str, ...] = ()
 
     def tfvars(self) -> dict[str, Any]:
         return {
@@ -222,6 +223,7 @@ class PolicyInputs:
             "drill_enabled": self.drill_enabled,
             "drill_log_group_arn": self.drill_log_group_arn,
             "drill_failure_destination_arn": self.drill_failure_destination_arn,
+            "drill_table_kms_key_arns": list(self.drill_table_kms_key_arns),
         }
 
 

@@ -257,13 +257,41 @@ locals {
       Resource = [var.drill_failure_destination_arn]
     })],
     local.kms_statements,
+    local.drill_kms_statements,
   )
 
   # The monitor's part of a drill (restore_check.py): wait, count, delete; drill tables only.
-  monitor_drill_statements = !var.drill_enabled ? [] : [jsonencode({
-    Sid      = "CheckAndDeleteDrillTables"
-    Effect   = "Allow"
-    Action   = ["dynamodb:DescribeTable", "dynamodb:Scan", "dynamodb:DeleteTable"]
-    Resource = [local.drill_table_arn]
+  monitor_drill_statements = !var.drill_enabled ? [] : concat(
+    [jsonencode({
+      Sid      = "CheckAndDeleteDrillTables"
+      Effect   = "Allow"
+      Action   = ["dynamodb:DescribeTable", "dynamodb:Scan", "dynamodb:DeleteTable"]
+      Resource = [local.drill_table_arn]
+    })],
+    # Reading a restored table that a customer managed key encrypts: through DynamoDB only.
+    length(var.drill_table_kms_key_arns) == 0 ? [] : [jsonencode({
+      Sid       = "ReadDrillTablesWithTheirKeys"
+      Effect    = "Allow"
+      Action    = ["kms:DescribeKey", "kms:Decrypt"]
+      Resource  = var.drill_table_kms_key_arns
+      Condition = local.via_dynamodb
+    })],
+  )
+
+  # Restoring a table under a customer managed key creates a table with that key: the
+  # principal needs what the DynamoDB developer guide lists for creating one (describe the
+  # key, create DynamoDB's grant, decrypt), and only through DynamoDB in this region.
+  drill_kms_statements = length(var.drill_table_kms_key_arns) == 0 ? [] : [jsonencode({
+    Sid       = "RestoreWithTheTablesKeys"
+    Effect    = "Allow"
+    Action    = ["kms:DescribeKey", "kms:CreateGrant", "kms:Decrypt"]
+    Resource  = var.drill_table_kms_key_arns
+    Condition = local.via_dynamodb
   })]
+  via_dynamodb = {
+    StringEquals = {
+      "kms:ViaService"    = "dynamodb.${var.region}.amazonaws.com"
+      "kms:CallerAccount" = var.account_id
+    }
+  }
 }

@@ -102,3 +102,9 @@ variable "drill_failure_destination_arn" {
   type        = string
   default     = null
 }
+
+variable "drill_table_kms_key_arns" {
+  description = "Customer managed KMS keys of the drilled tables: the drill may use them through DynamoDB to create the restored table, the monitor to read it."
+  type        = list(string)
+  default     = []
+}

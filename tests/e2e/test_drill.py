@@ -8,6 +8,7 @@ schedule; none may leave a drill table behind.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -227,6 +228,40 @@ def test_the_drill_and_the_monitor_may_delete_only_drill_tables(deploy: Deploy) 
         .evaluate(Request("dynamodb:DeleteTable", f"{table}scheduled-drill-orders-x"))
         .allowed
     )
+
+
+TABLE_KEY = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+OTHER_KEY = "arn:aws:kms:eu-west-1:123456789012:key/9999abcd-12ab-34cd-56ef-1234567890ab"
+
+
+def test_tables_under_customer_managed_keys_may_be_restored_and_read_through_dynamodb_only(
+    deploy: Deploy,
+) -> None:
+    """`restore_drill.table_kms_key_arns`: the drill gets what creating a table under the
+    key needs, the monitor what reading it needs, only via DynamoDB in this account and
+    region, only on the listed keys; without keys neither role gets any KMS action."""
+    deployment = _deployment(deploy)
+    LocalDrill(deployment)
+    inputs = deployment.policy_inputs()
+    via = {
+        "kms:ViaService": "dynamodb.eu-west-1.amazonaws.com",
+        "kms:CallerAccount": "123456789012",
+    }
+    keyed = render_policies(replace(inputs, drill_table_kms_key_arns=(TABLE_KEY,)))
+    plain = render_policies(inputs)
+    wanted = {
+        "drill": ("kms:DescribeKey", "kms:CreateGrant", "kms:Decrypt"),
+        "monitor": ("kms:DescribeKey", "kms:Decrypt"),
+    }
+    for function, actions in wanted.items():
+        for action in ("kms:DescribeKey", "kms:CreateGrant", "kms:Decrypt", "kms:Encrypt"):
+            granted = keyed[function].evaluate(Request(action, TABLE_KEY, via)).allowed
+            assert granted == (action in actions), (function, action)
+            assert not keyed[function].evaluate(Request(action, OTHER_KEY, via)).allowed
+            assert not keyed[function].evaluate(Request(action, TABLE_KEY)).allowed  # direct
+            assert not plain[function].evaluate(Request(action, TABLE_KEY, via)).allowed
+        elsewhere = via | {"kms:ViaService": "s3.eu-west-1.amazonaws.com"}
+        assert not keyed[function].evaluate(Request("kms:Decrypt", TABLE_KEY, elsewhere)).allowed
 
 
 def test_a_drill_of_a_tag_selected_table(deploy: Deploy) -> None:

@@ -404,6 +404,7 @@ BAD: dict[str, tuple[dict[str, Any], str, str]] = {
     "wait_fraction": ({"max_wait_minutes": 90.5}, DRILL, "720"),
     "wait_long": ({"max_wait_minutes": 5000}, DRILL, "720"),
     "unlisted_table": ({"tables": ["invoices"]}, FUNCTION, "add them to table_names"),
+    "key_alias": ({"table_kms_key_arns": ["alias/orders"]}, DRILL, '["arn:aws:kms:'),
 }
 GOOD: dict[str, dict[str, Any]] = {
     "defaults": {},
@@ -411,6 +412,11 @@ GOOD: dict[str, dict[str, Any]] = {
     "minutes_of_an_hour": {"schedule_expression": "rate(60 minutes)"},
     "listed_table": {"tables": ["orders"]},
     "small_backups": {"max_backup_size_gb": 0.5},
+    "table_key": {
+        "table_kms_key_arns": [
+            "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+        ]
+    },
     "tagged_selection": {"tables": ["anything-tagged"], "__tags": {"backup": "daily"}},
 }
 
