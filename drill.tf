@@ -55,7 +55,7 @@ locals {
   # handler reads `time` as the slot and rotates by detail.drill_period_seconds. Unquoted
   # placeholders take the JSON values (strings quoted, resources an array). Literal JSON,
   # not jsonencode: jsonencode writes "<" and ">" as \u003c and \u003e.
-  drill_input_template = "{\"version\":\"0\",\"id\":<id>,\"detail-type\":\"Scheduled Event\",\"source\":\"aws.events\",\"account\":<account>,\"time\":<time>,\"region\":<region>,\"resources\":<resources>,\"detail\":{\"drill_period_seconds\":${local.drill_period_seconds}}}"
+  drill_input_template = "{\"version\":\"0\",\"id\":<id>,\"detail-type\":\"Scheduled Event\",\"source\":\"aws.events\",\"account\":<account>,\"time\":<time>,\"region\":<region>,\"resources\":<resources>,\"detail\":{\"drill_period_seconds\":${local.drill_period_seconds},\"max_read_units_per_second\":${var.restore_drill.max_read_units_per_second}}}"
 }
 
 ################################################################################

@@ -148,6 +148,7 @@ class DrillSettings:
     max_wait_minutes: int = 720
     period_seconds: int = 7 * 24 * 3600
     timeout: int = 900  # the module gives the drill scheduler_timeout (default 900 s)
+    max_read_units_per_second: int = 512
 
 
 @dataclass
@@ -241,7 +242,10 @@ class LocalDrill:
             "time": iso_z(slot),
             "region": aws.region,
             "resources": [f"arn:aws:events:{aws.region}:{aws.account}:rule/{rule}"],
-            "detail": {"drill_period_seconds": self.settings.period_seconds},
+            "detail": {
+                "drill_period_seconds": self.settings.period_seconds,
+                "max_read_units_per_second": self.settings.max_read_units_per_second,
+            },
         }
 
     def drill_tables(self) -> list[str]:

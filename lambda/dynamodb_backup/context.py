@@ -46,7 +46,7 @@ class Context:
     budget: Budget
     delete_limiter: RateLimiter
     list_limiter: RateLimiter
-    scan_limiter: RateLimiter  # restore drills' Scan pages (restore_check.SCAN_PAGES_PER_SECOND)
+    monotonic: Callable[[], float]  # the rate limiters' clock (restore drills' Scan pace)
     counters: Counters = field(default_factory=Counters)
 
     def send(self, messages: Sequence[Outgoing]) -> None:

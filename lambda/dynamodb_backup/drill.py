@@ -33,7 +33,7 @@ from dynamodb_backup.aws import (
 )
 from dynamodb_backup.config import DrillConfig
 from dynamodb_backup.logs import log_event
-from dynamodb_backup.messages import RestoreCheckMessage, outgoing
+from dynamodb_backup.messages import DEFAULT_SCAN_READ_UNITS, RestoreCheckMessage, outgoing
 from dynamodb_backup.model import AVAILABLE, BackupSummary, Failure
 from dynamodb_backup.naming import drill_slot_of, drill_table_name, iso, parse_slot, to_utc
 from dynamodb_backup.retention import is_own
@@ -80,6 +80,23 @@ def drill_period(event: Mapping[str, Any]) -> int:
         period=DEFAULT_PERIOD_SECONDS,
     )
     return DEFAULT_PERIOD_SECONDS
+
+
+def scan_read_units(event: Mapping[str, Any]) -> float:
+    """`detail.max_read_units_per_second` of the event (restore_drill's bound on the count's
+    Scan, a positive number), else the default 512."""
+    detail = event.get("detail") if isinstance(event, Mapping) else None
+    value = detail.get("max_read_units_per_second") if isinstance(detail, Mapping) else None
+    if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
+        return float(value)
+    log_event(
+        LOG,
+        logging.WARNING,
+        "event has no usable detail.max_read_units_per_second; scanning at the default",
+        got=repr(value)[:100],
+        read_units=DEFAULT_SCAN_READ_UNITS,
+    )
+    return DEFAULT_SCAN_READ_UNITS
 
 
 def rotation_index(slot: datetime, period: int, count: int) -> int:
@@ -194,8 +211,10 @@ def start_drill(
     run: DrillRun,
     sleep: Callable[[float], None],
     rand: Callable[[], float],
+    read_units: float = DEFAULT_SCAN_READ_UNITS,
 ) -> None:
-    """Restore the newest own backup of `table` into its drill table of `slot`."""
+    """Restore the newest own backup of `table` into its drill table of `slot`; its check
+    counts the items at most `read_units` read units a second."""
     prefix = config.common.prefix
 
     def fail(arn: str | None, reason: str) -> None:
@@ -268,6 +287,7 @@ def start_drill(
             key_schema=described.key_schema,
             indexes=described.indexes,
             item_count=described.item_count,
+            read_units_per_second=read_units,
         )
     )
     log_event(LOG, logging.INFO, "restore started", table=table, arn=newest.arn, target=target)
@@ -330,6 +350,7 @@ def run(
     raw_time = event.get("time") if isinstance(event, Mapping) else None
     slot = parse_slot(raw_time, started_at)
     period = drill_period(event)
+    read_units = scan_read_units(event)
     outcome = DrillRun()
     selected, _tagged, selection_failures = (
         ([], set(), [])
@@ -359,6 +380,7 @@ def run(
             slot=slot,
             now=now,
             run=outcome,
+            read_units=read_units,
             sleep=sleep,
             rand=rand,
         )

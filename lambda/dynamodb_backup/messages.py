@@ -18,6 +18,9 @@ from dynamodb_backup.model import BackupRef
 from dynamodb_backup.naming import PREFIX_RE, drill_slot_of, iso, parse_iso, stamp, to_utc
 
 VERSION = 1
+# A restore drill's Scan bound (read request units per second), when the drill's event
+# gives none (restore_drill.max_read_units_per_second; messages from before it existed).
+DEFAULT_SCAN_READ_UNITS = 512.0
 CHUNK_SIZE = 100
 MAX_GROUP_ID = 128
 
@@ -109,6 +112,7 @@ class RestoreCheckMessage:
     verdict: str | None = None
     reported: bool = False
     delete_failures: int = 0
+    read_units_per_second: float = DEFAULT_SCAN_READ_UNITS  # the Scan's bound
 
 
 RESTORE_PHASES = ("wait", "scan", "delete")
@@ -171,6 +175,7 @@ def to_dict(message: Message) -> dict[str, Any]:
             "verdict": message.verdict,
             "reported": message.reported,
             "delete_failures": message.delete_failures,
+            "read_units": message.read_units_per_second,
         }
     else:
         base |= {
@@ -353,6 +358,9 @@ def _decode_restore(
     reported = doc.get("reported", False)
     if not isinstance(reported, bool):
         raise MessageError("field 'reported' must be true or false")
+    read_units = doc.get("read_units", DEFAULT_SCAN_READ_UNITS)
+    if isinstance(read_units, bool) or not isinstance(read_units, int | float) or read_units <= 0:
+        raise MessageError("field 'read_units' must be a positive number")
     backup: str = _field(doc, "backup", str)
     if not backup.startswith("arn:"):
         raise MessageError(f"field 'backup' is not an ARN: {_short(backup)!r}")
@@ -376,6 +384,7 @@ def _decode_restore(
         verdict=verdict,
         reported=reported,
         delete_failures=_count(doc, "delete_failures"),
+        read_units_per_second=float(read_units),
     )
 
 

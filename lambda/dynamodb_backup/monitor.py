@@ -121,9 +121,7 @@ def run(
         budget=budget or Budget(None),
         delete_limiter=RateLimiter(DELETE_RATE, burst=1, clock=monotonic, sleep=sleep),
         list_limiter=RateLimiter(LIST_RATE, burst=1, clock=monotonic, sleep=sleep),
-        scan_limiter=RateLimiter(
-            restore_check.SCAN_PAGES_PER_SECOND, burst=1, clock=monotonic, sleep=sleep
-        ),
+        monotonic=monotonic,
     )
     records, event_problem = _records(event)
     if event_problem is not None:

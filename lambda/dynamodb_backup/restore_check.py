@@ -5,7 +5,7 @@ Phases (carried in the message, so that each survives a crash or a re-enqueue):
   `DRILL_MAX_WAIT_MINUTES` after the restore started it has timed out. At ACTIVE,
   `RestoreDrillSeconds` (restore start to ACTIVE) and the key schema and index names are
   checked against what DescribeBackup recorded.
-- scan: `Scan` with `Select=COUNT`, page by page at `SCAN_PAGES_PER_SECOND` (a bounded
+- scan: `Scan` with `Select=COUNT`, page by page at the message's read bound (a bounded
   read rate), resumable: when the time budget runs low the count so far and the position
   (LastEvaluatedKey) are re-enqueued. The count must be consistent with the backup's
   `ItemCount` (see `count_problem`).
@@ -32,15 +32,17 @@ from dynamodb_backup.logs import log_event
 from dynamodb_backup.messages import RestoreCheckMessage, outgoing
 from dynamodb_backup.model import Failure
 from dynamodb_backup.naming import iso, to_utc
+from dynamodb_backup.ratelimit import RateLimiter
 
 LOG = logging.getLogger("dynamodb_backup.monitor")
 
 # One Scan page reads up to 1 MB: at most 128 read request units (eventually consistent,
-# half a unit per 4 KB). Four pages a second bound the drill's read rate at ~4 MB/s and
-# ~512 RRU/s, far below what a new on-demand table serves: a 10 GB table takes about 11
-# minutes of scanning, spread over a few monitor invocations. The rate changes how fast
-# the count is done, not what it costs (every byte is read once).
-SCAN_PAGES_PER_SECOND = 4.0
+# half a unit per 4 KB). The message's `read_units_per_second` (restore_drill's
+# max_read_units_per_second, default 512: four pages a second, ~4 MB/s, far below what a
+# new on-demand table serves; a 10 GB table takes about 11 minutes of scanning, spread over
+# a few monitor invocations) bounds the pages per second. The bound changes how fast the
+# count is done, not what it costs (every byte is read once).
+READ_UNITS_PER_PAGE = 128.0
 # ItemCount in backup details is approximate: DynamoDB refreshes it about every six hours.
 # The restored count is consistent when within max(COUNT_TOLERANCE_ITEMS, 10%) of it.
 COUNT_TOLERANCE_ITEMS = 100
@@ -187,7 +189,12 @@ def _wait(ctx: Context, message: RestoreCheckMessage) -> RestoreCheckMessage | N
 
 def _scan(ctx: Context, message: RestoreCheckMessage) -> RestoreCheckMessage | None:
     """The scan phase: count the items, resumable; the delete phase's message, or None."""
-    limiter = ctx.scan_limiter
+    limiter = RateLimiter(
+        message.read_units_per_second / READ_UNITS_PER_PAGE,
+        burst=1,
+        clock=ctx.monotonic,
+        sleep=ctx.sleep,
+    )
     counted = message.counted
     position = message.position
     dynamodb = ctx.clients.dynamodb

@@ -21,7 +21,7 @@ from dynamodb_backup import drill, scheduler
 from dynamodb_backup.aws import Clients
 from dynamodb_backup.config import ConfigError, DrillConfig, MonitorConfig, SchedulerConfig
 from dynamodb_backup.coverage import unprotected
-from dynamodb_backup.messages import RestoreCheckMessage, decode
+from dynamodb_backup.messages import RestoreCheckMessage, decode, outgoing
 from dynamodb_backup.naming import backup_name, drill_slot_of, drill_table_name
 
 if TYPE_CHECKING:
@@ -292,6 +292,30 @@ def test_the_newest_own_backup_is_restored_on_demand_and_queued(
     assert world.alerts() == []
     (doc,) = emf(capsys.readouterr().out)
     assert doc["RestoreDrillFailed"] == 0
+
+
+def test_the_users_scan_bound_travels_from_the_event_to_the_check(world: DrillWorld) -> None:
+    world.table("orders", items=4)
+    with freeze_time(SLOT - timedelta(days=1), tick=True):
+        world.backup("orders", SLOT - timedelta(days=1))
+    world.env(TABLE_NAMES='["orders"]')
+    event = drill_event()
+    event["detail"]["max_read_units_per_second"] = 64
+    world.drill(event)
+    (message,) = world.queued()
+    assert message.read_units_per_second == 64.0
+    assert decode(outgoing(message).body) == message
+
+
+def test_a_missing_or_bad_scan_bound_falls_back_to_512(caplog: pytest.LogCaptureFixture) -> None:
+    event = drill_event()
+    event["detail"]["max_read_units_per_second"] = 100.5
+    assert drill.scan_read_units(event) == 100.5
+    for bad in (None, "512", 0, -1, True):
+        event["detail"]["max_read_units_per_second"] = bad
+        assert drill.scan_read_units(event) == 512.0
+    assert drill.scan_read_units({"time": "x"}) == 512.0
+    assert "max_read_units_per_second" in caplog.text
 
 
 def test_what_the_backup_recorded_is_read_where_aws_reports_it() -> None:

@@ -337,7 +337,16 @@ def test_a_count_not_done_within_the_wait_times_out_and_deletes(world: CheckWorl
     assert world.table.scans == []
 
 
-def test_scan_pages_are_paced(world: CheckWorld) -> None:
+@pytest.mark.parametrize(
+    ("read_units", "seconds_between_pages"),
+    [(None, 0.25), (512, 0.25), (128, 1.0), (64, 2.0)],
+)
+def test_scan_pages_are_paced_at_the_users_read_bound(
+    world: CheckWorld, read_units: float | None, seconds_between_pages: float
+) -> None:
+    """restore_drill.max_read_units_per_second (the message's read_units_per_second;
+    default 512): a 1 MB Scan page reads up to 128 read units, so pages are spaced
+    128 / bound seconds apart."""
     world.table.items = 500
     slept: list[float] = []
     clock = [0.0]
@@ -349,7 +358,8 @@ def test_scan_pages_are_paced(world: CheckWorld) -> None:
         slept.append(seconds)
         clock[0] += seconds
 
-    item = outgoing(message())
+    msg = message() if read_units is None else message(read_units_per_second=read_units)
+    item = outgoing(msg)
     monitor.run(
         {"Records": [{"messageId": "m", "body": item.body, "attributes": {"MessageGroupId": "g"}}]},
         config=MonitorConfig.from_env(os.environ),
@@ -363,7 +373,9 @@ def test_scan_pages_are_paced(world: CheckWorld) -> None:
         monotonic=monotonic,
     )
     assert len(world.table.scans) == 5
-    assert clock[0] >= 4 / restore_check.SCAN_PAGES_PER_SECOND
+    assert slept
+    assert all(s <= seconds_between_pages + 1e-9 for s in slept)
+    assert 4 * seconds_between_pages - 1e-6 <= clock[0] < 5 * seconds_between_pages
 
 
 def test_a_failing_scan_fails_verification_and_still_deletes(world: CheckWorld) -> None:
@@ -451,9 +463,17 @@ def test_restore_messages_round_trip_and_refuse_foreign_targets() -> None:
         ("verdict", 3),
         ("reported", "yes"),
         ("backup", "nope"),
+        ("read_units", 0),
+        ("read_units", "512"),
+        ("read_units", True),
     ):
         with pytest.raises(MessageError):
             decode(json.dumps(body | {key: value}))
+    # a check queued before the bound existed scans at the default
+    older = {k: v for k, v in body.items() if k != "read_units"}
+    decoded = decode(json.dumps(older))
+    assert isinstance(decoded, RestoreCheckMessage)
+    assert decoded.read_units_per_second == 512.0
 
 
 def test_a_table_already_being_deleted_is_a_finished_clean_up(world: CheckWorld) -> None:

@@ -200,6 +200,14 @@ def test_policy_module_gets_the_drill_inputs(complete: tfeval.Parsed) -> None:
 # -- on: schedule, event, dead letters -------------------------------------------------
 
 
+def test_the_users_scan_bound_reaches_the_drills_event(tmp_path: Path) -> None:
+    drill = {"enabled": True, "max_read_units_per_second": 64}
+    parsed = evaluate(tmp_path, restore_drill=drill)
+    template = res(parsed, "aws_cloudwatch_event_target.drill[0]")["input_transformer"]
+    values = {"id": "x", "account": "1", "time": "t", "region": "r", "resources": []}
+    assert fill(template["input_template"], values)["detail"]["max_read_units_per_second"] == 64
+
+
 @pytest.mark.parametrize(
     "expression", ["rate(1 hour)", "rate(12 hours)", "rate(1 day)", "rate(3 days)", "rate(7 days)"]
 )
@@ -241,7 +249,7 @@ def test_rule_hands_the_handler_a_scheduled_event_with_the_period(
         "time": values["time"],
         "region": values["region"],
         "resources": values["resources"],
-        "detail": {"drill_period_seconds": period_of(expression)},
+        "detail": {"drill_period_seconds": period_of(expression), "max_read_units_per_second": 512},
     }
     assert output(parsed, "drill_period_seconds") == period_of(expression)
     permission = res(parsed, "aws_lambda_permission.drill[0]")
@@ -404,6 +412,9 @@ BAD: dict[str, tuple[dict[str, Any], str, str]] = {
     "wait_fraction": ({"max_wait_minutes": 90.5}, DRILL, "720"),
     "wait_long": ({"max_wait_minutes": 5000}, DRILL, "720"),
     "unlisted_table": ({"tables": ["invoices"]}, FUNCTION, "add them to table_names"),
+    "read_units_zero": ({"max_read_units_per_second": 0}, DRILL, "512"),
+    "read_units_fraction": ({"max_read_units_per_second": 1.5}, DRILL, "512"),
+    "read_units_huge": ({"max_read_units_per_second": 50000}, DRILL, "512"),
     "key_alias": ({"table_kms_key_arns": ["alias/orders"]}, DRILL, '["arn:aws:kms:'),
 }
 GOOD: dict[str, dict[str, Any]] = {
@@ -412,6 +423,7 @@ GOOD: dict[str, dict[str, Any]] = {
     "minutes_of_an_hour": {"schedule_expression": "rate(60 minutes)"},
     "listed_table": {"tables": ["orders"]},
     "small_backups": {"max_backup_size_gb": 0.5},
+    "gentle_scan": {"max_read_units_per_second": 64},
     "table_key": {
         "table_kms_key_arns": [
             "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
