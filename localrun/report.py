@@ -150,7 +150,7 @@ def format_summary(rows: Sequence[Mapping[str, Any]], now: str) -> str:
     if ruled:
         lines.append("Kept by each rule (rule's setting in brackets; a backup kept by several")
         lines.append("rules counts for each; as of the table's last retention decision):")
-        header = "".join(f" {SHORT[r]:>12}" for r in RULES)
+        header = "".join(f"{SHORT[r]:>12}" for r in RULES)
         lines.append(f"  {'table':<14}{header}")
         for row in ruled:
             cells = "".join(
