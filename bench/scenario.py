@@ -646,6 +646,7 @@ def check_outcome(
         "own_backups_expected": expected_left,
         "own_backups_unexpected": len(left_names - expected_names),
         "own_backups_missing": len(expected_names - left_names),
+        "slot": slot.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "failed_records": failed_records,
     }
     checks["ok"] = (
