@@ -119,7 +119,7 @@ variable "retention_days" {
 }
 
 variable "min_backups_to_keep" {
-  description = "Always keep at least this many of the newest AVAILABLE own backups per table, whatever their age. With 1 (default) the monitor lists only the backups past the retention and the run's own; above 1 it lists every backup of the account once per run (about 22 s per 10,000 backups, within `monitor_timeout`)."
+  description = "Always keep at least this many of the newest AVAILABLE own backups per table, whatever their age. With 1 (default) the monitor lists only the backups past the retention and the run's own; above 1 (or with any `keep_*` tier) it lists every own backup of the account once per run, about one ListBackups call per 100 backups at 5 calls/s; a listing longer than one `monitor_timeout` resumes in the next invocation (see README, Retention)."
   type        = number
   default     = 1
 
@@ -357,13 +357,13 @@ variable "scheduler_memory_size" {
 }
 
 variable "scheduler_reserved_concurrent_executions" {
-  description = "Reserved concurrency of the scheduler. 1 (default) keeps two runs from overlapping; -1 removes the reservation (needed in accounts whose concurrency quota is still 10)."
+  description = "Reserved concurrency of the scheduler. Must be 1: Lambda may deliver a scheduled event twice, and two deliveries running at once would each miss the other's backups and create a second one per table; with one execution at a time the duplicate waits and finds the first's backups. Reserving it needs an account concurrency quota above 100 (Lambda keeps 100 unreserved): raise the quota in Service Quotas where it is lower."
   type        = number
   default     = 1
 
   validation {
-    condition     = var.scheduler_reserved_concurrent_executions == -1 || var.scheduler_reserved_concurrent_executions >= 1
-    error_message = "scheduler_reserved_concurrent_executions must be -1 (unreserved) or >= 1."
+    condition     = var.scheduler_reserved_concurrent_executions == 1
+    error_message = "scheduler_reserved_concurrent_executions must be 1 (one scheduler run at a time, so a duplicate delivery of a scheduled event cannot create second backups). Remove the argument; where the account's Lambda concurrency quota is too low to reserve 1, raise it in Service Quotas."
   }
 }
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from localrun.clock import VirtualClock, install, iso_z
 from localrun.cycle import LocalDeployment, RetentionRules, Settings, reference_tier_keeps
+from localrun.drill import LocalDrill, drill_data, format_drill
 from localrun.report import day_data, format_day, format_summary, table_summary
 from localrun.server import LocalAws
 
@@ -25,6 +26,8 @@ NAMED_TABLES = ("orders", "customers", "inventory")
 TAGGED_TABLE = "audit-log"
 SLOW_TABLE = "inventory"  # its backups take 7 minutes: the monitor re-enqueues them once
 BAD_DAY_TABLE = "customers"
+DRILL_DAY = 3  # the week's restore drill runs DRILL_HOURS after this day's backups
+DRILL_HOURS = 3
 
 
 MAX_DAYS = 400  # each simulated day takes about a second of real time: a year fits
@@ -117,6 +120,7 @@ def run_demo(
     hour: int,
     tiers: Mapping[str, int] | None = None,
     emit: Callable[[dict[str, Any]], None] = lambda _day: None,
+    emit_drill: Callable[[dict[str, Any]], None] = lambda _drill: None,
 ) -> dict[str, Any]:
     """The demo's cycles on `clock` (installed) and `aws` (started); returns the report.
     `tiers`: any of keep_daily, keep_weekly, keep_monthly, keep_yearly (default 0)."""
@@ -138,6 +142,8 @@ def run_demo(
     deployment.create_tables([TAGGED_TABLE], items=5, tags={"backup": "daily"})
     deployment.create_tables(["scratch"], items=1, tags={"backup": "never"})
     deployment.add_backup("orders", "before-migration", START - timedelta(days=30))
+    drill = LocalDrill(deployment, restore_duration=lambda _table: 14 * 60.0)
+    drill_result: dict[str, Any] | None = None
     reports: list[dict[str, Any]] = []
     for number in range(1, days + 2):
         slot = START + timedelta(days=number - 1, hours=hour)
@@ -152,6 +158,11 @@ def run_demo(
             data["problems"].append(f"no alert names the deleted table {BAD_DAY_TABLE}")
         reports.append(data)
         emit(data)
+        if number == min(DRILL_DAY, days):  # one restore drill in the week
+            drill_result = drill_data(
+                drill.run(slot + timedelta(hours=DRILL_HOURS)), settings.prefix
+            )
+            emit_drill(drill_result)
     now = clock.now()
     decided = {
         c["table"]: datetime.fromisoformat(d["queue_drained_at"])
@@ -161,9 +172,11 @@ def run_demo(
     }
     summary = table_summary(deployment.backups(), settings.prefix, now, settings.rules_for, decided)
     problems = _summary_problems(summary, days, settings.rules_for)
+    drill_problems = ["no drill ran"] if drill_result is None else drill_result["problems"]
     return {
-        "ok": not problems and not any(d["problems"] for d in reports),
+        "ok": not problems and not any(d["problems"] for d in reports) and not drill_problems,
         "days": reports,
+        "drill": drill_result,
         "summary": summary,
         "summary_problems": problems,
         "finished": iso_z(now),
@@ -206,6 +219,10 @@ def _print_day(data: dict[str, Any]) -> None:
     print(format_day(data), end="\n\n", flush=True)
 
 
+def _print_drill(data: dict[str, Any]) -> None:
+    print(format_drill(data), end="\n\n", flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     clock = VirtualClock(START)
@@ -218,6 +235,7 @@ def main(argv: list[str] | None = None) -> int:
             hour=args.hour,
             tiers={f"keep_{tier}": getattr(args, f"keep_{tier}") for tier in TIERS},
             emit=(lambda _day: None) if args.json else _print_day,
+            emit_drill=(lambda _drill: None) if args.json else _print_drill,
         )
     if args.json:
         print(json.dumps(result, indent=2))

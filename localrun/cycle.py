@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from moto.dynamodb.models import dynamodb_backends
 from moto.dynamodb.models.table import Backup
@@ -32,6 +32,9 @@ from localrun.esm import SqsEventSourceMapping, bodies
 from localrun.functions import CrashRule, Invocation, LocalFunction
 from localrun.iam import PolicyInputs
 from localrun.server import LocalAws
+
+if TYPE_CHECKING:
+    from localrun.drill import LocalDrill
 
 TABLE_NAMES_ENV_MAX_CHARS = 2000  # the module's table_names_env_max_chars
 ASYNC_RETRY_DELAYS = (60, 120)  # Lambda's waits before its asynchronous retries
@@ -63,6 +66,8 @@ class Settings:
     queue_retention: int = 3660
     max_receive_count: int = 3  # the module's default (queue_max_receive_count)
     scheduler_retries: int = 2  # scheduler_maximum_retry_attempts
+    # scheduler_reserved_concurrent_executions: 1, so deliveries of one slot never overlap
+    scheduler_reserved_concurrency: int | None = 1
     batch_size: int = 10
     unprotected_tables_exclude: tuple[str, ...] = ()
     alert_unprotected_tables: bool = False
@@ -240,6 +245,7 @@ class LocalDeployment:
             timeout_seconds=settings.scheduler_timeout,
             aws=aws,
             clock=clock,
+            reserved_concurrency=settings.scheduler_reserved_concurrency,
         )
         self.monitor = LocalFunction(
             name=f"{settings.name}-monitor",
@@ -265,6 +271,7 @@ class LocalDeployment:
         self.esm = SqsEventSourceMapping(
             aws, clock, self.monitor, self.queue_url, batch_size=settings.batch_size
         )
+        self.drill: LocalDrill | None = None  # set by localrun.drill.LocalDrill
 
     # resources ------------------------------------------------------------------------
     def _arn(self, url: str) -> str:
@@ -340,6 +347,10 @@ class LocalDeployment:
 
     def policy_inputs(self) -> PolicyInputs:
         """The iam-policies module's inputs for this deployment (the ARNs it created)."""
+        inputs = self._policy_inputs()
+        return inputs if self.drill is None else self.drill.policy_inputs(inputs)
+
+    def _policy_inputs(self) -> PolicyInputs:
         return PolicyInputs(
             partition="aws",
             region=self.aws.region,

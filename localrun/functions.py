@@ -7,6 +7,13 @@ counts down on the virtual clock, stdout captured (the EMF metric lines), and th
 CloudWatch Logs calls Lambda makes with the function's role recorded for the IAM proof.
 An invocation that outlives its timeout on the virtual clock counts as timed out (Lambda
 would have killed it) even though the handler returned.
+
+Invocations of the same function may run at once in several threads, as Lambda runs them
+in several sandboxes: they share the function's environment (os.environ is the process's,
+so functions with different environments take turns) and each captures its own stdout and
+log records. `reserved_concurrency` plays Lambda's reserved concurrency: an invocation
+beyond it is throttled, and `invoke_async` retries a throttled event as Lambda's
+asynchronous invocation does.
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ import io
 import json
 import logging
 import os
+import sys
 import threading
 import uuid
 from collections.abc import Callable, Iterator, Mapping
@@ -31,7 +39,75 @@ from botocore.client import BaseClient
 from localrun.clock import VirtualClock
 from localrun.server import ApiCall, LocalAws
 
-_env_lock = threading.Lock()
+
+class _SharedEnviron:
+    """os.environ and sys.stdout for the invocations running now.
+
+    Invocations with the same environment run together; one with another environment
+    waits until they have all returned. While any runs, sys.stdout is a proxy that
+    writes each thread's output into that thread's buffer.
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._key: tuple[tuple[str, str], ...] | None = None
+        self._count = 0
+        self._saved: dict[str, str] = {}
+        self._stdout: Any = None
+        self._buffers = threading.local()
+
+    def write(self, text: str) -> int:
+        buffer: io.StringIO | None = getattr(self._buffers, "out", None)
+        if buffer is None:
+            return int(self._stdout.write(text))
+        return buffer.write(text)
+
+    def flush(self) -> None:
+        if getattr(self._buffers, "out", None) is None:
+            self._stdout.flush()
+
+    @contextlib.contextmanager
+    def use(self, environment: Mapping[str, str], out: io.StringIO) -> Iterator[None]:
+        key = tuple(sorted(environment.items()))
+        with self._cond:
+            while self._count and self._key != key:
+                self._cond.wait()
+            if self._count == 0:
+                self._key = key
+                self._saved = dict(os.environ)
+                os.environ.update(environment)
+                self._stdout = sys.stdout
+                sys.stdout = self
+            self._count += 1
+        self._buffers.out = out
+        try:
+            yield
+        finally:
+            self._buffers.out = None
+            with self._cond:
+                self._count -= 1
+                if self._count == 0:
+                    os.environ.clear()
+                    os.environ.update(self._saved)
+                    sys.stdout = self._stdout
+                    self._key = None
+                    self._cond.notify_all()
+
+
+_environ = _SharedEnviron()
+
+
+class ThrottledError(Exception):
+    """Lambda's TooManyRequestsException: the function's reserved concurrency is in use."""
+
+
+class _ThisThread(logging.Filter):
+    def __init__(self) -> None:
+        super().__init__()
+        self.thread = threading.get_ident()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.thread == self.thread
 
 
 class SimulatedCrash(BaseException):
@@ -124,8 +200,14 @@ class LocalFunction:
     aws: LocalAws
     clock: VirtualClock
     memory_mb: int = 256
+    # None: unreserved (as many at once as are invoked); n: at most n at once
+    reserved_concurrency: int | None = None
     invocations: list[Invocation] = field(default_factory=list)
+    throttles: int = 0
     _streams: int = 0
+    _running: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _returned: threading.Condition = field(default_factory=threading.Condition)
 
     @property
     def arn(self) -> str:
@@ -158,7 +240,37 @@ class LocalFunction:
         fn: Callable[[Any, Any], Any] = getattr(importlib.import_module(module_name), attr)
         return fn
 
+    def invoke_async(self, event: Mapping[str, Any], *, throttle_retries: int = 100) -> Invocation:
+        """Lambda's asynchronous invocation: an event throttled by the reserved concurrency
+        waits in Lambda's queue and is tried again (for up to six hours), not dropped.
+        Played as: try again whenever a running invocation of this function returns."""
+        for _ in range(throttle_retries):
+            try:
+                return self.invoke(event)
+            except ThrottledError:
+                with self._returned:
+                    self._returned.wait_for(
+                        lambda: self._running < (self.reserved_concurrency or 1), timeout=60
+                    )
+        return self.invoke(event)
+
     def invoke(self, event: Mapping[str, Any], crash_after: CrashRule | None = None) -> Invocation:
+        """Run the handler once; raises `ThrottledError` when the reserved concurrency is in use."""
+        with self._lock:
+            limit = self.reserved_concurrency
+            if limit is not None and self._running >= limit:
+                self.throttles += 1
+                raise ThrottledError(f"{self.name}: reserved concurrency {limit} in use")
+            self._running += 1
+        try:
+            return self._run(event, crash_after)
+        finally:
+            with self._lock:
+                self._running -= 1
+            with self._returned:
+                self._returned.notify_all()
+
+    def _run(self, event: Mapping[str, Any], crash_after: CrashRule | None) -> Invocation:
         share_botocore_loader()
         started = self.clock.now()
         stream = f"{started:%Y/%m/%d}/[$LATEST]{uuid.uuid4().hex}"
@@ -179,15 +291,14 @@ class LocalFunction:
         log_buffer = io.StringIO()
         log_handler = logging.StreamHandler(log_buffer)
         log_handler.setFormatter(logging.Formatter("%(levelname)s %(name)s %(message)s"))
+        log_handler.addFilter(_ThisThread())
         root = logging.getLogger()
         invocation = Invocation(self.name, event, started, started)
-        with _env_lock:
-            saved = dict(os.environ)
-            os.environ.update(self.environment)
-            os.environ.update(self.aws.env(self.principal))
+        environment = {**self.environment, **self.aws.env(self.principal)}
+        with _environ.use(environment, out):
             root.addHandler(log_handler)
             try:
-                with contextlib.redirect_stdout(out), _crash_after(crash_after):
+                with _crash_after(crash_after):
                     invocation.result = self._resolve()(dict(event), context)
             except BaseException as exc:
                 if isinstance(exc, KeyboardInterrupt):
@@ -195,8 +306,6 @@ class LocalFunction:
                 invocation.error = exc
             finally:
                 root.removeHandler(log_handler)
-                os.environ.clear()
-                os.environ.update(saved)
         invocation.ended = self.clock.now()
         invocation.timed_out = invocation.ended > context.deadline
         invocation.log = log_buffer.getvalue()
@@ -206,5 +315,6 @@ class LocalFunction:
                 if isinstance(data, dict) and "_aws" in data:
                     invocation.metrics.append(data)
         self._log_call("PutLogEvents", stream)
-        self.invocations.append(invocation)
+        with self._lock:
+            self.invocations.append(invocation)
         return invocation

@@ -200,6 +200,10 @@ class PolicyInputs:
     monitor_log_group_arn: str
     scheduler_failure_destination_arn: str | None
     kms_key_arns: tuple[str, ...] = ()
+    backup_name_prefix: str | None = None
+    drill_enabled: bool = False
+    drill_log_group_arn: str | None = None
+    drill_failure_destination_arn: str | None = None
 
     def tfvars(self) -> dict[str, Any]:
         return {
@@ -214,6 +218,10 @@ class PolicyInputs:
             "scheduler_log_group_arn": self.scheduler_log_group_arn,
             "monitor_log_group_arn": self.monitor_log_group_arn,
             "scheduler_failure_destination_arn": self.scheduler_failure_destination_arn,
+            "backup_name_prefix": self.backup_name_prefix,
+            "drill_enabled": self.drill_enabled,
+            "drill_log_group_arn": self.drill_log_group_arn,
+            "drill_failure_destination_arn": self.drill_failure_destination_arn,
         }
 
 
@@ -221,7 +229,8 @@ MODULE_DIR = Path(__file__).resolve().parent.parent / "modules" / "iam-policies"
 
 
 def render_policies(inputs: PolicyInputs, module_dir: Path = MODULE_DIR) -> dict[str, Policy]:
-    """{"scheduler": ..., "monitor": ...} from the module's outputs, via tfparse."""
+    """{"scheduler": ..., "monitor": ...} from the module's outputs, via tfparse, plus
+    "drill" when `drill_policy_json` is not null (the drill is enabled)."""
     with tempfile.TemporaryDirectory(prefix="iam-policies-") as tmp:
         work = Path(tmp)
         for source in module_dir.glob("*.tf"):
@@ -237,7 +246,43 @@ def render_policies(inputs: PolicyInputs, module_dir: Path = MODULE_DIR) -> dict
         if not isinstance(value, str):
             raise TypeError(f"{function}_policy_json did not evaluate to a string: {value!r}")
         rendered[function] = Policy.parse(value)
+    drill = outputs.get("drill_policy_json")
+    if inputs.drill_enabled:
+        if not isinstance(drill, str):
+            raise TypeError(f"drill_policy_json did not evaluate to a string: {drill!r}")
+        rendered["drill"] = Policy.parse(drill)
+    elif drill is not None:
+        raise TypeError(f"drill_policy_json must be null with the drill off, got {drill!r}")
     return rendered
+
+
+# What AWS authorises besides the operation's own action on its own resource. Restoring a
+# table needs RestoreTableFromBackup on the backup and on the target table, and the item
+# reads and writes on the target ("DynamoDB RestoreTableFromBackup permissions are
+# necessary on the source backup, and DynamoDB read and write permissions on the target
+# table are necessary for restore functionality", the DynamoDB developer guide, "Using
+# IAM with DynamoDB backup and restore", whose example grants exactly these).
+RESTORE_TARGET_ACTIONS = (
+    "dynamodb:RestoreTableFromBackup",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:GetItem",
+    "dynamodb:Query",
+    "dynamodb:Scan",
+    "dynamodb:BatchWriteItem",
+)
+
+
+def authorised_requests(
+    action: str, resource: str | None, params: Mapping[str, Any], region: str, account: str
+) -> list[tuple[str, str | None]]:
+    """Every (action, resource) AWS checks for one recorded call."""
+    requests: list[tuple[str, str | None]] = [(action, resource)]
+    if action == "dynamodb:RestoreTableFromBackup":
+        target = f"arn:aws:dynamodb:{region}:{account}:table/{params.get('TargetTableName', '')}"
+        requests += [(implied, target) for implied in RESTORE_TARGET_ACTIONS]
+    return requests
 
 
 @dataclass

@@ -188,15 +188,19 @@ def list_backups(
     backup_type: str = "USER",
     page_size: int = 100,
     pace: Callable[[], object] | None = None,
+    table_name: str | None = None,
 ) -> Iterator[BackupSummary]:
     """Every backup of the account with `lower <= created < upper` and the given type.
 
     Paginated with ExclusiveStartBackupArn. The time range and type are sent to the API
     and applied client side as well (moto, and any lax endpoint, ignores them). `pace`
     (a rate limiter's `acquire`) is called before every request, retries included, to
-    stay under ListBackups' 5 calls/s instead of running into throttling.
+    stay under ListBackups' 5 calls/s instead of running into throttling. `table_name`
+    lists only that table's backups (sent as `TableName`, checked client side too).
     """
     params: dict[str, Any] = {"BackupType": backup_type, "Limit": page_size}
+    if table_name is not None:
+        params["TableName"] = table_name
     if lower is not None:
         params["TimeRangeLowerBound"] = lower
     if upper is not None:
@@ -213,6 +217,8 @@ def list_backups(
         for item in page.get("BackupSummaries", []):
             summary = summary_from(item)
             if summary is None or summary.type != backup_type:
+                continue
+            if table_name is not None and summary.table != table_name:
                 continue
             if lower is not None and summary.created < to_utc(lower):
                 continue

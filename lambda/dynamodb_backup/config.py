@@ -25,6 +25,9 @@ PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 NAMESPACE_RE = re.compile(r"[A-Za-z0-9 ._/#:-]{1,255}")
 DEFAULT_NAMESPACE = "DynamoDBBackup"
+DEFAULT_DRILL_MAX_BACKUP_BYTES = 10 * 1024**3
+DEFAULT_DRILL_MAX_WAIT_MINUTES = 720
+MAX_DRILL_BACKUP_BYTES = 1024**5  # 1 PiB: past any table a drill should restore
 
 
 class ConfigError(ValueError):
@@ -264,6 +267,7 @@ class MonitorConfig:
     common: CommonConfig
     max_wait_minutes: int
     policies: Policies
+    drill_max_wait_minutes: int = DEFAULT_DRILL_MAX_WAIT_MINUTES
 
     @property
     def retention_days(self) -> int:
@@ -281,4 +285,40 @@ class MonitorConfig:
             common=_common(env),
             max_wait_minutes=_int(env, "MAX_WAIT_MINUTES", 360, 1, 525600),
             policies=_policies(env, package_root),
+            drill_max_wait_minutes=_drill_max_wait(env),
+        )
+
+
+def _drill_max_wait(env: Mapping[str, str]) -> int:
+    return _int(env, "DRILL_MAX_WAIT_MINUTES", DEFAULT_DRILL_MAX_WAIT_MINUTES, 1, 10080)
+
+
+@dataclass(frozen=True)
+class DrillConfig:
+    """The restore drill's configuration: the scheduler's selection (`selection`, read
+    exactly as the scheduler reads it) plus the `DRILL_*` variables."""
+
+    selection: SchedulerConfig
+    drill_tables: tuple[str, ...]
+    max_backup_bytes: int
+    max_wait_minutes: int
+
+    @property
+    def common(self) -> CommonConfig:
+        return self.selection.common
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str], package_root: Path = PACKAGE_ROOT) -> DrillConfig:
+        raw = _optional(env, "DRILL_TABLES")
+        return cls(
+            selection=SchedulerConfig.from_env(env, package_root),
+            drill_tables=tuple(sorted(set(_table_list(raw, "DRILL_TABLES")))) if raw else (),
+            max_backup_bytes=_int(
+                env,
+                "DRILL_MAX_BACKUP_BYTES",
+                DEFAULT_DRILL_MAX_BACKUP_BYTES,
+                1,
+                MAX_DRILL_BACKUP_BYTES,
+            ),
+            max_wait_minutes=_drill_max_wait(env),
         )

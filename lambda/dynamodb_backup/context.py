@@ -29,6 +29,9 @@ class Counters:
     deleted: int = 0
     unreadable: int = 0
     storage_bytes: int | None = None  # own AVAILABLE backups after retention, when all listed
+    drill_succeeded: int = 0
+    drill_failed: int = 0
+    drill_seconds: list[int] = field(default_factory=list)  # restore start to ACTIVE, each
 
 
 @dataclass
@@ -43,6 +46,7 @@ class Context:
     budget: Budget
     delete_limiter: RateLimiter
     list_limiter: RateLimiter
+    scan_limiter: RateLimiter  # restore drills' Scan pages (restore_check.SCAN_PAGES_PER_SECOND)
     counters: Counters = field(default_factory=Counters)
 
     def send(self, messages: Sequence[Outgoing]) -> None:

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import json
 import math
+import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from dynamodb_backup.fold import Position, states_from_json, states_to_json
 from dynamodb_backup.model import BackupRef
-from dynamodb_backup.naming import PREFIX_RE, iso, parse_iso, stamp, to_utc
+from dynamodb_backup.naming import PREFIX_RE, drill_slot_of, iso, parse_iso, stamp, to_utc
 
 VERSION = 1
 CHUNK_SIZE = 100
@@ -59,7 +63,9 @@ class ChunkMessage:
 @dataclass(frozen=True)
 class FinalizeMessage:
     """The run's finalizer. `window` is where run backups may still be CREATING: the whole
-    run at first, narrowed on each re-enqueue; `started` (the first window's start) stays."""
+    run at first, narrowed on each re-enqueue; `started` (the first window's start) stays.
+    `listing`, when set, is where a retention listing cut short by the time budget goes on
+    (a continuation); without it the listing starts from the run's range."""
 
     prefix: str
     slot: datetime
@@ -67,6 +73,7 @@ class FinalizeMessage:
     window: Window
     tables: int
     started: datetime
+    listing: Position | None = None
 
 
 @dataclass(frozen=True)
@@ -78,7 +85,35 @@ class DeleteMessage:
     backups: tuple[BackupRef, ...]
 
 
-Message = ChunkMessage | FinalizeMessage | DeleteMessage
+@dataclass(frozen=True)
+class RestoreCheckMessage:
+    """A restore drill in progress (`restore_check.py`): wait for the drill table `target`
+    to be ACTIVE, verify it against what DescribeBackup recorded (`key_schema`, `indexes`,
+    `item_count`), count its items (`counted` so far, resuming at `position`, a Scan's
+    LastEvaluatedKey), delete it. `verdict` is the failure found (None: none yet), and
+    `reported` says whether the outcome was already counted and alerted."""
+
+    prefix: str
+    slot: datetime
+    attempt: int
+    table: str
+    backup_arn: str
+    target: str
+    started: datetime
+    key_schema: tuple[tuple[str, str], ...]
+    indexes: tuple[str, ...]
+    item_count: int
+    phase: str = "wait"  # wait -> scan -> delete
+    counted: int = 0
+    position: dict[str, Any] | None = None
+    verdict: str | None = None
+    reported: bool = False
+    delete_failures: int = 0
+
+
+RESTORE_PHASES = ("wait", "scan", "delete")
+
+Message = ChunkMessage | FinalizeMessage | DeleteMessage | RestoreCheckMessage
 
 
 @dataclass(frozen=True)
@@ -117,6 +152,26 @@ def to_dict(message: Message) -> dict[str, Any]:
             "tables": message.tables,
             "started": iso(message.started),
         }
+        if message.listing is not None:
+            base["listing"] = encode_position(message.listing)
+    elif isinstance(message, RestoreCheckMessage):
+        base |= {
+            "kind": "restore",
+            "attempt": message.attempt,
+            "table": message.table,
+            "backup": message.backup_arn,
+            "target": message.target,
+            "started": iso(message.started),
+            "key_schema": [list(k) for k in message.key_schema],
+            "indexes": list(message.indexes),
+            "item_count": message.item_count,
+            "phase": message.phase,
+            "counted": message.counted,
+            "position": message.position,
+            "verdict": message.verdict,
+            "reported": message.reported,
+            "delete_failures": message.delete_failures,
+        }
     else:
         base |= {
             "kind": "delete",
@@ -138,6 +193,8 @@ def group_id(message: Message) -> str:
         suffix = f"c{message.chunk:05d}"
     elif isinstance(message, FinalizeMessage):
         suffix = "final"
+    elif isinstance(message, RestoreCheckMessage):  # one group per drill table
+        suffix = "r" + hashlib.sha256(message.target.encode("utf-8")).hexdigest()[:12]
     else:
         suffix = f"d{message.part:05d}"
     return f"{message.prefix}-{slot_stamp}-{suffix}"[:MAX_GROUP_ID]
@@ -250,6 +307,7 @@ def decode(body: str) -> Message:
             window=window,
             tables=_count(doc, "tables"),
             started=_time(doc, "started") if "started" in doc else window.start,
+            listing=decode_position(_field(doc, "listing", str)) if "listing" in doc else None,
         )
     if kind == "delete":
         return DeleteMessage(
@@ -259,8 +317,124 @@ def decode(body: str) -> Message:
             attempt=attempt,
             backups=_decode_refs(doc),
         )
+    if kind == "restore":
+        return _decode_restore(doc, prefix, slot, attempt)
     raise MessageError(
-        f"unknown kind {_short(repr(kind))} in field 'kind' (expected chunk, finalize or delete)"
+        f"unknown kind {_short(repr(kind))} in field 'kind' "
+        "(expected chunk, finalize, delete or restore)"
+    )
+
+
+def _decode_restore(
+    doc: dict[str, Any], prefix: str, slot: datetime, attempt: int
+) -> RestoreCheckMessage:
+    raw_schema: list[Any] = _field(doc, "key_schema", list)
+    schema: list[tuple[str, str]] = []
+    for item in raw_schema:
+        if (
+            not isinstance(item, list)
+            or len(item) != 2
+            or not all(isinstance(v, str) and v for v in item)
+        ):
+            raise MessageError("field 'key_schema' must hold [attribute, key type] pairs")
+        schema.append((item[0], item[1]))
+    raw_indexes: list[Any] = _field(doc, "indexes", list)
+    if not all(isinstance(i, str) and i for i in raw_indexes):
+        raise MessageError("field 'indexes' must hold index names")
+    phase: str = _field(doc, "phase", str)
+    if phase not in RESTORE_PHASES:
+        raise MessageError(f"field 'phase' must be one of {', '.join(RESTORE_PHASES)}")
+    position = doc.get("position")
+    if position is not None and not isinstance(position, dict):
+        raise MessageError("field 'position' must be an object or null")
+    verdict = doc.get("verdict")
+    if verdict is not None and not isinstance(verdict, str):
+        raise MessageError("field 'verdict' must be text or null")
+    reported = doc.get("reported", False)
+    if not isinstance(reported, bool):
+        raise MessageError("field 'reported' must be true or false")
+    backup: str = _field(doc, "backup", str)
+    if not backup.startswith("arn:"):
+        raise MessageError(f"field 'backup' is not an ARN: {_short(backup)!r}")
+    target: str = _field(doc, "target", str)
+    if drill_slot_of(prefix, target) is None:  # the monitor deletes it: only drill tables
+        raise MessageError(f"field 'target' is not a drill table of prefix {prefix!r}")
+    return RestoreCheckMessage(
+        prefix=prefix,
+        slot=slot,
+        attempt=attempt,
+        table=_field(doc, "table", str),
+        backup_arn=backup,
+        target=target,
+        started=_time(doc, "started"),
+        key_schema=tuple(schema),
+        indexes=tuple(raw_indexes),
+        item_count=_count(doc, "item_count"),
+        phase=phase,
+        counted=_count(doc, "counted"),
+        position=position,
+        verdict=verdict,
+        reported=reported,
+        delete_failures=_count(doc, "delete_failures"),
+    )
+
+
+# --- a continuation's position: zlib-compressed JSON in base64 ----------------------------
+
+MAX_POSITION_BYTES = 16 * 1024 * 1024  # decompressed; far above any real state
+
+
+def position_to_dict(position: Position) -> dict[str, Any]:
+    return {
+        "now": iso(position.now),
+        "upper": iso(position.upper),
+        "window": position.window_seconds,
+        "storage": position.storage,
+        "tables": states_to_json(position.tables),
+    }
+
+
+def encode_position(position: Position) -> str:
+    text = json.dumps(position_to_dict(position), sort_keys=True, separators=(",", ":"))
+    return base64.b64encode(zlib.compress(text.encode("utf-8"), 9)).decode("ascii")
+
+
+def decode_position(text: str) -> Position:
+    """Strict: anything but what `encode_position` makes is a MessageError."""
+    try:
+        packed = base64.b64decode(text.encode("ascii"), validate=True)
+        inflater = zlib.decompressobj()
+        raw = inflater.decompress(packed, MAX_POSITION_BYTES)
+    except (ValueError, UnicodeError, binascii.Error, zlib.error) as exc:
+        raise MessageError(f"field 'listing' is not readable: {_short(str(exc))}") from None
+    if inflater.unconsumed_tail or not inflater.eof or inflater.unused_data:
+        raise MessageError("field 'listing' is truncated, oversized or has trailing data")
+    try:
+        doc = json.loads(raw.decode("utf-8"))
+    except RecursionError:
+        raise MessageError("field 'listing' is nested too deeply") from None
+    except (ValueError, TypeError, UnicodeError) as exc:
+        raise MessageError(f"field 'listing' is not readable: {_short(str(exc))}") from None
+    if not isinstance(doc, dict) or set(doc) != {"now", "upper", "window", "storage", "tables"}:
+        raise MessageError("field 'listing' must hold now, upper, window, storage and tables")
+    storage = doc["storage"]
+    if storage is not None and (
+        isinstance(storage, bool) or not isinstance(storage, int) or storage < 0
+    ):
+        raise MessageError(f"field 'listing.storage' must be null or bytes, got {storage!r}")
+    window = _count(doc, "window")
+    if window < 1:
+        raise MessageError("field 'listing.window' must be at least 1 second")
+    try:
+        tables = states_from_json(doc["tables"])
+    except (ValueError, TypeError) as exc:
+        raise MessageError(f"field 'listing.tables': {_short(str(exc))}") from None
+    return Position(
+        now=_time(doc, "now"),
+        upper=_time(doc, "upper"),
+        window_seconds=window,
+        storage=storage,
+        tables=tables,
     )
 
 

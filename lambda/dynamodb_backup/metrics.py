@@ -10,7 +10,7 @@ from datetime import datetime
 DIMENSION = "BackupNamePrefix"
 
 
-UNITS = {"BackupStorageBytes": "Bytes"}
+UNITS = {"BackupStorageBytes": "Bytes", "RestoreDrillSeconds": "Seconds"}
 
 
 def emf_line(namespace: str, prefix: str, metrics: Mapping[str, int], timestamp: datetime) -> str:

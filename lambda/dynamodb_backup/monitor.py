@@ -1,5 +1,5 @@
 """The monitor Lambda: the SQS batch loop and the dispatch of each message to its kind's
-module (`chunk`, `finalize`, `delete`), with FIFO partial batch responses."""
+module (`chunk`, `finalize`, `delete`, `restore_check`), with FIFO partial batch responses."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from dynamodb_backup import chunk, clock, delete, finalize, logs, metrics
+from dynamodb_backup import chunk, clock, delete, finalize, logs, metrics, restore_check
 from dynamodb_backup.alerts import AlertPublishError, Unreadable
 from dynamodb_backup.aws import Clients
 from dynamodb_backup.budget import Budget
@@ -25,6 +25,7 @@ from dynamodb_backup.messages import (
     Message,
     MessageError,
     Outgoing,
+    RestoreCheckMessage,
     decode,
     dedup_id,
 )
@@ -43,6 +44,7 @@ HANDLERS: dict[type[Message], Callable[[Context, Any], None]] = {
     ChunkMessage: chunk.handle_chunk,
     FinalizeMessage: finalize.handle_finalize,
     DeleteMessage: delete.handle_delete,
+    RestoreCheckMessage: restore_check.handle_restore,
 }
 
 
@@ -119,6 +121,9 @@ def run(
         budget=budget or Budget(None),
         delete_limiter=RateLimiter(DELETE_RATE, burst=1, clock=monotonic, sleep=sleep),
         list_limiter=RateLimiter(LIST_RATE, burst=1, clock=monotonic, sleep=sleep),
+        scan_limiter=RateLimiter(
+            restore_check.SCAN_PAGES_PER_SECOND, burst=1, clock=monotonic, sleep=sleep
+        ),
     )
     records, event_problem = _records(event)
     if event_problem is not None:
@@ -180,7 +185,36 @@ def run(
     metrics.emit(
         metrics.emf_line(config.common.metrics_namespace, config.common.prefix, values, now())
     )
+    _emit_drill_metrics(ctx)
     return {"batchItemFailures": failed_items}
+
+
+def _emit_drill_metrics(ctx: Context) -> None:
+    """The restore drills' metrics, when this batch finished or timed a drill: the counts,
+    then one line per drill table that became ACTIVE (`RestoreDrillSeconds`)."""
+    counters = ctx.counters
+    common = ctx.config.common
+    if counters.drill_succeeded or counters.drill_failed:
+        metrics.emit(
+            metrics.emf_line(
+                common.metrics_namespace,
+                common.prefix,
+                {
+                    "RestoreDrillSucceeded": counters.drill_succeeded,
+                    "RestoreDrillFailed": counters.drill_failed,
+                },
+                ctx.now(),
+            )
+        )
+    for seconds in counters.drill_seconds:
+        metrics.emit(
+            metrics.emf_line(
+                common.metrics_namespace,
+                common.prefix,
+                {"RestoreDrillSeconds": seconds},
+                ctx.now(),
+            )
+        )
 
 
 def _hand_back(

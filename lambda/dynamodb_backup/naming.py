@@ -110,3 +110,57 @@ def table_from_arn(arn: str) -> str | None:
         return None
     name = resource.split("/", 1)[0]
     return name if TABLE_RE.fullmatch(name) else None
+
+
+DRILL_MARK = "drill"
+
+
+def drill_table_name(prefix: str, table: str, slot: datetime) -> str:
+    """The restore drill's table for `table` at `slot`: `<prefix>-drill-<table>-<stamp>`.
+
+    Always starts with `<prefix>-drill-` (the drill's and the monitor's IAM grants are
+    scoped to that), distinct per (table, slot), and shortened like `backup_name` when
+    longer than 255 characters: the table part becomes `<table[:k]>-<first 8 hex of
+    sha256(table)>` with `k` chosen so that the whole name is exactly 255 characters.
+    """
+    slot_stamp = stamp(slot)
+    head = f"{prefix}-{DRILL_MARK}-"
+    name = f"{head}{table}-{slot_stamp}"
+    if len(name) <= MAX_NAME:
+        return name
+    digest = hashlib.sha256(table.encode("utf-8")).hexdigest()[:8]
+    keep = MAX_NAME - len(head) - len(slot_stamp) - len(digest) - 2
+    return f"{head}{table[:keep]}-{digest}-{slot_stamp}"
+
+
+_DIGEST_RE = re.compile(r"[0-9a-f]{8}")
+_PART_RE = re.compile(r"[a-zA-Z0-9_.-]+")
+
+
+def drill_slot_of(prefix: str, name: str) -> datetime | None:
+    """The slot of this instance's drill table `name` (see `drill_table_name`), else None.
+
+    Exact: the full form must re-create `name` from the table part it holds; the shortened
+    form (exactly 255 characters) must end in `-<8 hex>-<stamp>` after a non-empty table
+    part. Any other table, `<prefix>-drillx-...` and another prefix's drill tables are not
+    this instance's.
+    """
+    head = f"{prefix}-{DRILL_MARK}-"
+    stamp_len = len("20261128T040000Z")
+    if not name.startswith(head) or len(name) < len(head) + 3 + 1 + stamp_len:
+        return None
+    text = name[-stamp_len:]
+    if not STAMP_RE.fullmatch(text) or name[-stamp_len - 1] != "-":
+        return None
+    try:
+        slot = datetime.strptime(text, STAMP_FORMAT).replace(tzinfo=UTC)
+    except ValueError:
+        return None
+    middle = name[len(head) : -stamp_len - 1]
+    if TABLE_RE.fullmatch(middle) and drill_table_name(prefix, middle, slot) == name:
+        return slot
+    if len(name) == MAX_NAME:
+        table_part, _, digest = middle.rpartition("-")
+        if _PART_RE.fullmatch(table_part) and _DIGEST_RE.fullmatch(digest):
+            return slot
+    return None

@@ -205,7 +205,9 @@ def check_coverage(
         reason = f"{error_code(exc)}: {error_message(exc)}"
         log_event(LOG, logging.ERROR, "could not list the tables for coverage", reason=reason)
         return None, reason
-    found = coverage.unprotected(tables, set(selected), config.unprotected_exclude)
+    found = coverage.unprotected(
+        tables, set(selected), config.unprotected_exclude, prefix=config.common.prefix
+    )
     log_event(
         LOG,
         logging.WARNING if found else logging.INFO,

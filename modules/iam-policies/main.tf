@@ -44,6 +44,16 @@ locals {
     StringEquals = { for k, v in var.table_tags : "aws:ResourceTag/${k}" => v }
   }
 
+  # The restore drill's tables: `<prefix>-drill-<table>-<slot>` (dynamodb_backup.naming).
+  # Only built when the drill is enabled; backup_name_prefix is required then.
+  drill_table_arn = var.drill_enabled ? "${local.arn_prefix}:table/${var.backup_name_prefix}-drill-*" : ""
+
+  # The backups the drill may read and restore: those of the selection, as the monitor's.
+  drill_backup_arns = distinct(concat(
+    local.by_names ? local.backup_arns : [],
+    local.by_tags ? ["${local.arn_prefix}:table/*/backup/*"] : [],
+  ))
+
   kms_statements = length(var.kms_key_arns) == 0 ? [] : [jsonencode({
     Sid      = "UseEncryptionKeys"
     Effect   = "Allow"
@@ -163,5 +173,97 @@ locals {
       Resource = ["${var.monitor_log_group_arn}:*"]
     })],
     local.kms_statements,
+    local.monitor_drill_statements,
   )
+
+  drill_statements = !var.drill_enabled ? [] : concat(
+    [jsonencode({
+      # ListTables has no resource-level permissions: each run looks for drill tables
+      # left over by a crashed drill (naming.drill_slot_of) to delete them.
+      Sid      = "ListTables"
+      Effect   = "Allow"
+      Action   = ["dynamodb:ListTables"]
+      Resource = ["*"]
+    })],
+    [jsonencode({
+      # ListBackups has no resource-level permissions: the newest own backup of a table.
+      Sid      = "ListBackups"
+      Effect   = "Allow"
+      Action   = ["dynamodb:ListBackups"]
+      Resource = ["*"]
+    })],
+    local.by_tags ? [jsonencode({
+      Sid      = "FindTaggedTables"
+      Effect   = "Allow"
+      Action   = ["tag:GetResources"]
+      Resource = ["*"]
+    })] : [],
+    length(local.drill_backup_arns) == 0 ? [] : [jsonencode({
+      # What the backup recorded (key schema, indexes, item count, size), and the restore,
+      # which AWS authorises on the source backup ...
+      Sid      = "ReadAndRestoreBackupsOfSelectedTables"
+      Effect   = "Allow"
+      Action   = ["dynamodb:DescribeBackup", "dynamodb:RestoreTableFromBackup"]
+      Resource = local.drill_backup_arns
+    })],
+    [jsonencode({
+      # ... and on the target table, together with the item reads and writes the restore
+      # performs on it ("DynamoDB RestoreTableFromBackup permissions are necessary on the
+      # source backup, and DynamoDB read and write permissions on the target table are
+      # necessary": Using IAM with DynamoDB backup and restore). Only drill tables.
+      Sid    = "RestoreIntoDrillTables"
+      Effect = "Allow"
+      Action = [
+        "dynamodb:RestoreTableFromBackup",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:DeleteItem",
+        "dynamodb:GetItem",
+        "dynamodb:Query",
+        "dynamodb:Scan",
+        "dynamodb:BatchWriteItem",
+      ]
+      Resource = [local.drill_table_arn]
+    })],
+    [jsonencode({
+      # Left over drill tables, and a restore whose check could not be queued.
+      Sid      = "DeleteDrillTables"
+      Effect   = "Allow"
+      Action   = ["dynamodb:DeleteTable"]
+      Resource = [local.drill_table_arn]
+    })],
+    [jsonencode({
+      Sid      = "SendToMonitoringQueue"
+      Effect   = "Allow"
+      Action   = ["sqs:SendMessage"]
+      Resource = [var.queue_arn]
+    })],
+    [jsonencode({
+      Sid      = "PublishAlerts"
+      Effect   = "Allow"
+      Action   = ["sns:Publish"]
+      Resource = [var.topic_arn]
+    })],
+    var.drill_log_group_arn == null ? [] : [jsonencode({
+      Sid      = "WriteOwnLogs"
+      Effect   = "Allow"
+      Action   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+      Resource = ["${var.drill_log_group_arn}:*"]
+    })],
+    var.drill_failure_destination_arn == null ? [] : [jsonencode({
+      Sid      = "SendFailedInvocations"
+      Effect   = "Allow"
+      Action   = ["sqs:SendMessage"]
+      Resource = [var.drill_failure_destination_arn]
+    })],
+    local.kms_statements,
+  )
+
+  # The monitor's part of a drill (restore_check.py): wait, count, delete; drill tables only.
+  monitor_drill_statements = !var.drill_enabled ? [] : [jsonencode({
+    Sid      = "CheckAndDeleteDrillTables"
+    Effect   = "Allow"
+    Action   = ["dynamodb:DescribeTable", "dynamodb:Scan", "dynamodb:DeleteTable"]
+    Resource = [local.drill_table_arn]
+  })]
 }

@@ -19,3 +19,8 @@ output "backup_arns" {
   description = "Resources of the monitor's DescribeBackup/DeleteBackup statement for `table_names`."
   value       = local.backup_arns
 }
+
+output "drill_policy_json" {
+  description = "Inline policy of the restore drill's role; `null` when `drill_enabled` is false."
+  value       = var.drill_enabled ? format("{\"Version\":\"2012-10-17\",\"Statement\":[%s]}", join(",", local.drill_statements)) : null
+}

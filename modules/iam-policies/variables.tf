@@ -73,3 +73,32 @@ variable "table_arns_max_chars" {
     error_message = "table_arns_max_chars must be at least 200."
   }
 }
+
+variable "backup_name_prefix" {
+  description = "The instance's backup name prefix (`BACKUP_NAME_PREFIX`). With `drill_enabled` the drill's and the monitor's table actions on drill tables are scoped to `table/<prefix>-drill-*`; required then."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.backup_name_prefix == null || can(regex("^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$", var.backup_name_prefix))
+    error_message = "backup_name_prefix must be null or 1-64 characters of [a-zA-Z0-9_.-] starting with a letter or digit, for example \"nightly\"."
+  }
+}
+
+variable "drill_enabled" {
+  description = "Whether the restore drill is deployed: builds `drill_policy_json` and gives the monitor `DescribeTable`/`Scan`/`DeleteTable` on drill tables."
+  type        = bool
+  default     = false
+}
+
+variable "drill_log_group_arn" {
+  description = "ARN of the drill's log group (without the trailing `:*`); `null` when the drill is off."
+  type        = string
+  default     = null
+}
+
+variable "drill_failure_destination_arn" {
+  description = "ARN of the SQS queue that receives the drill's failed asynchronous invocations (its dead-letter queue); `null` when there is none."
+  type        = string
+  default     = null
+}

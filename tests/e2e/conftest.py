@@ -20,7 +20,7 @@ import pytest
 from localrun.aws_like import BackupDuration
 from localrun.clock import VirtualClock, install
 from localrun.cycle import LocalDeployment, Settings
-from localrun.iam import ProofResult, check_calls, render_policies
+from localrun.iam import ProofResult, authorised_requests, check_calls, render_policies
 from localrun.server import LocalAws
 
 START = datetime(2026, 11, 1, 2, 0, tzinfo=UTC)
@@ -97,10 +97,15 @@ def deploy(
             deployment.scheduler.principal: "scheduler",
             deployment.monitor.principal: "monitor",
         }
+        if deployment.drill is not None:
+            roles[deployment.drill.function.principal] = "drill"
         calls = [
-            (roles[c.call.principal], c.call.action, c.call.resource_arn)
+            (roles[c.call.principal], action, resource)
             for c in aws.calls
             if c.call.principal in roles
+            for action, resource in authorised_requests(
+                c.call.action, c.call.resource_arn, c.call.params, aws.region, aws.account
+            )
         ]
         result = check_calls(render_policies(deployment.policy_inputs()), calls, tags)
         combined.denials += [f"{deployment.settings.name}: {d}" for d in result.denials]

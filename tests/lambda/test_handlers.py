@@ -1698,19 +1698,27 @@ def test_the_finalizer_paces_its_listing_below_the_list_backups_rate(world: Worl
         "Limit": 100,
         "TimeRangeUpperBound": now - timedelta(days=3),
     }
+    run_backup = {
+        "TableName": "tab0",
+        "BackupArn": marker,
+        "BackupName": backup_name("scheduled", "tab0", SLOT_DT),
+        "BackupCreationDateTime": SLOT_DT + timedelta(seconds=1),
+        "BackupStatus": "AVAILABLE",
+        "BackupType": "USER",
+    }
     sleeps: list[float] = []
     ddb = boto3.client("dynamodb", region_name=REGION)
     with Stubber(ddb) as stub:
+        stub.add_response(  # the run's range first, then what is past the cutoff
+            "list_backups",
+            {"BackupSummaries": [run_backup]},
+            {"BackupType": "USER", "Limit": 100, "TimeRangeLowerBound": SLOT_DT},
+        )
         stub.add_response(
             "list_backups", {"BackupSummaries": [], "LastEvaluatedBackupArn": marker}, old
         )
         stub.add_response(
             "list_backups", {"BackupSummaries": []}, old | {"ExclusiveStartBackupArn": marker}
-        )
-        stub.add_response(
-            "list_backups",
-            {"BackupSummaries": []},
-            {"BackupType": "USER", "Limit": 100, "TimeRangeLowerBound": SLOT_DT},
         )
         world.monitor(
             [record(encode(final), "f", "m1")],
@@ -1740,9 +1748,9 @@ def _finalizer_case() -> tuple[dict[str, Any], FinalizeMessage]:
 
 
 def test_finalizer_listing_costs(world: World) -> None:
-    """Attempt 0 lists what is past the retention and the run's own range, not the
-    backups the retention keeps; a later attempt probes only its narrowed window, then
-    makes the same two listings once."""
+    """Attempt 0 lists the run's own range (and, once it is final, what is past the
+    retention, not the backups the retention keeps); a later attempt probes only its
+    narrowed window, then makes those two listings once."""
     world.env(RETENTION_DAYS="35", MIN_BACKUPS_TO_KEEP="1")
     summary, first = _finalizer_case()
     created = summary["BackupCreationDateTime"]
@@ -1750,12 +1758,7 @@ def test_finalizer_listing_costs(world: World) -> None:
     run_range = base | {"TimeRangeLowerBound": SLOT_DT}
     ddb = boto3.client("dynamodb", region_name=REGION)
     now = SLOT_DT + timedelta(minutes=5)
-    with Stubber(ddb) as stub:
-        stub.add_response(
-            "list_backups",
-            {"BackupSummaries": []},
-            base | {"TimeRangeUpperBound": now - timedelta(days=35)},
-        )
+    with Stubber(ddb) as stub:  # still CREATING: the run's range only, then wait
         stub.add_response("list_backups", {"BackupSummaries": [summary]}, run_range)
         world.monitor([record(encode(first), "f", "m1")], now=now, clients=Clients.of(dynamodb=ddb))
         stub.assert_no_pending_responses()
@@ -1776,21 +1779,21 @@ def test_finalizer_listing_costs(world: World) -> None:
                 "TimeRangeUpperBound": second.window.end,
             },
         )
+        stub.add_response("list_backups", available, run_range)
         stub.add_response(
             "list_backups",
             {"BackupSummaries": []},
             base | {"TimeRangeUpperBound": later - timedelta(days=35)},
         )
-        stub.add_response("list_backups", available, run_range)
         world.monitor([again], now=later, clients=Clients.of(dynamodb=ddb))
         stub.assert_no_pending_responses()
     assert world.drain() == []  # only this run's backup: nothing to delete
 
 
 def test_with_min_backups_to_keep_above_one_the_finalizer_lists_everything(
-    world: World,
+    world: World, aws_like: Any, static_backups: Any
 ) -> None:
-    """The newest MIN_BACKUPS_TO_KEEP may lie anywhere: one listing of every backup."""
+    """The newest MIN_BACKUPS_TO_KEEP may lie anywhere: every backup is listed."""
     world.env(RETENTION_DAYS="3", MIN_BACKUPS_TO_KEEP="2")
     summary, first = _finalizer_case()
     older = summary | {
@@ -1799,20 +1802,15 @@ def test_with_min_backups_to_keep_above_one_the_finalizer_lists_everything(
         "BackupCreationDateTime": SLOT_DT - timedelta(days=10),
         "BackupStatus": "AVAILABLE",
     }
-    ddb = boto3.client("dynamodb", region_name=REGION)
-    with Stubber(ddb) as stub:
-        stub.add_response(
-            "list_backups",
-            {"BackupSummaries": [summary | {"BackupStatus": "AVAILABLE"}, older]},
-            {"BackupType": "USER", "Limit": 100},
-        )
-        world.monitor(
-            [record(encode(first), "f", "m1")],
-            now=SLOT_DT + timedelta(minutes=5),
-            clients=Clients.of(dynamodb=ddb),
-        )
-        stub.assert_no_pending_responses()
+    ddb = aws_like(static_backups([summary | {"BackupStatus": "AVAILABLE"}, older]))
+    world.monitor(
+        [record(encode(first), "f", "m1")],
+        now=SLOT_DT + timedelta(minutes=5),
+        clients=Clients.of(dynamodb=ddb),
+    )
     assert world.drain() == []  # ten days old, but one of the newest two: kept
+    # the run's range, then windows from a day back, doubling, down to the floor (2017)
+    assert ddb.calls <= 1 + 13
 
 
 def test_tiers_and_a_per_table_override_keep_weeklies_and_monthlies(world: World) -> None:

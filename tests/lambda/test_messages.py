@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import re
+import zlib
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -13,6 +15,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from dynamodb_backup import messages
+from dynamodb_backup.fold import Candidate, Position, TableFold, TierState
 from dynamodb_backup.messages import (
     ChunkMessage,
     DeleteMessage,
@@ -245,3 +249,101 @@ def test_every_chunk_survives_the_queue(
     )
     assert decode(encode(message)) == message
     assert all(message.window.contains(t) for t in created)
+
+
+# --- the finalizer's continuation (`listing`) ------------------------------------------
+
+LISTING_NOW = datetime(2026, 11, 28, 4, 10, tzinfo=UTC)
+
+
+def _continuation(**position: Any) -> FinalizeMessage:
+    window = Window.around([LISTING_NOW])
+    tables = {
+        "orders": TableFold(
+            min_left=0,
+            tiers={"monthly": TierState(3, (2026, 10)), "yearly": TierState(0, (2026,))},
+            pending=Candidate(
+                "arn:aws:dynamodb:eu-west-1:1:table/orders/backup/01-a", LISTING_NOW, 9
+            ),
+        ),
+        "users": TableFold(min_left=0),
+    }
+    values: dict[str, Any] = {
+        "now": LISTING_NOW,
+        "upper": LISTING_NOW - timedelta(days=40),
+        "window_seconds": 86_400,
+        "storage": 1234,
+        "tables": tables,
+    } | position
+    return FinalizeMessage(
+        prefix="scheduled",
+        slot=LISTING_NOW,
+        attempt=0,
+        window=window,
+        tables=2,
+        started=window.start,
+        listing=Position(**values),
+    )
+
+
+def test_a_continuation_round_trips() -> None:
+    message = _continuation()
+    back = decode(encode(message))
+    assert isinstance(back, FinalizeMessage)
+    assert back.listing is not None
+    assert encode(back) == encode(message)
+    assert back.listing.upper == LISTING_NOW - timedelta(days=40)
+    assert back.listing.storage == 1234
+    assert back.listing.tables["users"].settled()
+    orders = back.listing.tables["orders"]
+    assert orders.pending is not None
+    assert (orders.pending.arn, orders.pending.size) == (
+        "arn:aws:dynamodb:eu-west-1:1:table/orders/backup/01-a",
+        9,
+    )
+    assert orders.tiers["monthly"] == TierState(3, (2026, 10))
+
+
+def test_a_finalizer_without_listing_starts_the_listing() -> None:
+    """Messages already in queues (before continuations existed) still decode."""
+    window = Window.around([LISTING_NOW])
+    old = FinalizeMessage("scheduled", LISTING_NOW, 0, window, 2, window.start)
+    doc = json.loads(encode(old))
+    assert "listing" not in doc
+    back = decode(json.dumps(doc))
+    assert isinstance(back, FinalizeMessage)
+    assert back.listing is None
+
+
+def _packed(doc: Any) -> str:
+    return base64.b64encode(zlib.compress(json.dumps(doc).encode())).decode()
+
+
+def _with_listing(listing: Any) -> str:
+    doc = json.loads(encode(_continuation()))
+    doc["listing"] = listing
+    return json.dumps(doc)
+
+
+GOOD = messages.position_to_dict(_continuation().listing)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("listing", "why"),
+    [
+        (5, "must be a str"),
+        ("%%%", "not readable"),
+        (_packed(GOOD | {"storage": -1}), "storage"),
+        (_packed(GOOD | {"storage": True}), "storage"),
+        (_packed(GOOD | {"window": 0}), "at least 1 second"),
+        (_packed(GOOD | {"now": "yesterday"}), "'now'"),
+        (_packed(GOOD | {"tables": {"settled": [], "active": {"a": [1]}}}), "listing.tables"),
+        (_packed({k: v for k, v in GOOD.items() if k != "upper"}), "must hold"),
+        (_packed(GOOD) + "AAAA", "not readable"),
+        (base64.b64encode(zlib.compress(b"\xff\xfe")).decode(), "not readable"),
+        (base64.b64encode(zlib.compress(json.dumps(GOOD).encode()) + b"x").decode(), "trailing"),
+    ],
+)
+def test_a_malformed_listing_is_unreadable(listing: Any, why: str) -> None:
+    with pytest.raises(MessageError, match=re.escape(why)):
+        decode(_with_listing(listing))

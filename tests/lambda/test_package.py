@@ -52,5 +52,7 @@ def test_importing_the_handlers_creates_no_client(monkeypatch: pytest.MonkeyPatc
         monkeypatch.delitem(sys.modules, name)
     scheduler = importlib.import_module("dynamodb_backup.scheduler")
     monitor = importlib.import_module("dynamodb_backup.monitor")
+    drill = importlib.import_module("dynamodb_backup.drill")
     assert callable(scheduler.handler)
     assert callable(monitor.handler)
+    assert callable(drill.handler)

@@ -7,12 +7,37 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dynamodb_backup.model import BackupSummary
+from dynamodb_backup.fold import Candidate, TableFold, feed, finish
+from dynamodb_backup.model import AVAILABLE, BackupSummary
 from dynamodb_backup.naming import backup_name, slot_of
-from dynamodb_backup.retention import decide, is_own, listing_bounds
+from dynamodb_backup.policy import Policy
+from dynamodb_backup.retention import is_own, listing_start
 
 NOW = datetime(2026, 11, 28, 4, 0, tzinfo=UTC)
 PREFIX = "scheduled"
+
+
+def decide(
+    backups: list[BackupSummary],
+    *,
+    now: datetime,
+    retention_days: int,
+    min_keep: int,
+    prefix: str,
+    run_succeeded: bool,
+) -> list[str]:
+    """What the finalizer deletes from one table's listing: its own AVAILABLE backups
+    (`is_own`, as the finalizer filters them) folded in one window, when its run succeeded."""
+    if not run_succeeded:
+        return []
+    policy = Policy(retention_days=retention_days, min_keep=min_keep)
+    state = TableFold.start(policy)
+    own = [
+        Candidate(b.arn, b.created) for b in backups if is_own(b, prefix) and b.status == AVAILABLE
+    ]
+    step = feed(state, own, policy, now)
+    finish(state)
+    return [c.arn for c in step.doomed]
 
 
 def backup(
@@ -193,10 +218,6 @@ def test_retention_property(
     )
 
 
-def _in(moment: datetime, lower: datetime | None, upper: datetime | None) -> bool:
-    return (lower is None or lower <= moment) and (upper is None or moment < upper)
-
-
 @settings(max_examples=1000, deadline=None)
 @given(
     history=histories(),
@@ -207,9 +228,9 @@ def _in(moment: datetime, lower: datetime | None, upper: datetime | None) -> boo
 def test_the_narrow_listing_decides_as_the_full_one(
     history: list[BackupSummary], run_minutes_ago: int, retention_days: int, min_keep: int
 ) -> None:
-    """The finalizer lists only `listing_bounds`: for a table whose run backup (created at
-    or after the run's start) is AVAILABLE, deciding from those backups deletes exactly
-    what deciding from all of them would."""
+    """The finalizer lists the run's range and then backward from `listing_start`: for a
+    table whose run backup (created at or after the run's start) is AVAILABLE, deciding
+    from those backups deletes exactly what deciding from all of them would."""
     started = NOW - timedelta(minutes=run_minutes_ago)
     run = BackupSummary(
         table="orders",
@@ -220,12 +241,10 @@ def test_the_narrow_listing_decides_as_the_full_one(
         type="USER",
     )
     everything = [*history, run]
-    bounds = listing_bounds(
-        now=NOW, retention_days=retention_days, min_keep=min_keep, run_started=started
+    upper = listing_start(
+        now=NOW, retention_days=retention_days, run_started=started, full_history=min_keep > 1
     )
-    listed = [b for b in everything if any(_in(b.created, lo, hi) for lo, hi in bounds)]
-    # the ranges are disjoint: nothing is listed twice
-    assert len(listed) == sum(1 for b in everything for lo, hi in bounds if _in(b.created, lo, hi))
+    listed = [b for b in everything if b.created >= started or b.created < upper]
 
     def deleted(backups: list[BackupSummary]) -> list[str]:
         return sorted(
@@ -244,8 +263,8 @@ def test_the_narrow_listing_decides_as_the_full_one(
 
 def test_the_narrow_listing_skips_what_the_retention_keeps() -> None:
     started = NOW - timedelta(minutes=5)
-    bounds = listing_bounds(now=NOW, retention_days=35, min_keep=1, run_started=started)
-    assert bounds == [(None, NOW - timedelta(days=35)), (started, None)]
-    assert listing_bounds(now=NOW, retention_days=35, min_keep=2, run_started=started) == [
-        (None, None)
-    ]
+    start = listing_start(now=NOW, retention_days=35, run_started=started, full_history=False)
+    assert start == NOW - timedelta(days=35)
+    assert (
+        listing_start(now=NOW, retention_days=35, run_started=started, full_history=True) == started
+    )

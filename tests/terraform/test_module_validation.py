@@ -80,6 +80,14 @@ BAD: dict[str, tuple[dict[str, Any], str]] = {
         "variable.cloudwatch_logs_retention_in_days",
     ),
     "namespace_of_aws": ({"metrics_namespace": "AWS/Lambda"}, "variable.metrics_namespace"),
+    "scheduler_unreserved": (
+        {"scheduler_reserved_concurrent_executions": -1},
+        "variable.scheduler_reserved_concurrent_executions",
+    ),
+    "scheduler_two_at_once": (
+        {"scheduler_reserved_concurrent_executions": 2},
+        "variable.scheduler_reserved_concurrent_executions",
+    ),
     "concurrency_one": ({"monitor_maximum_concurrency": 1}, "variable.monitor_maximum_concurrency"),
     "delay_too_long": (
         {"queue_delay_seconds": 901, "queue_max_receive_count": 1},
