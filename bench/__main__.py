@@ -3,6 +3,10 @@
 Only the full run (all N, default latency and baseline range) writes the committed
 BENCHMARKS.md, docs/benchmark.png and bench/results.json; any other run writes the same
 three files to build/bench/ unless --out/--chart/--json say otherwise.
+
+`python -m bench --retention [--scenarios KEYS] [--tables N]`: the retention scenarios
+(`bench/retention.py`). The full set at its own N replaces only the retention section of
+BENCHMARKS.md and bench/retention-results.json; anything else writes build/bench/.
 """
 
 from __future__ import annotations
@@ -18,7 +22,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bench import retention_run
 from bench.report import build_rows, markdown, model_text, write_chart
+from bench.retention import SCENARIOS, by_key
 from bench.scenario import ScenarioConfig, ScenarioResult, run_isolated
 from bench.static import REPO, measure
 
@@ -102,7 +108,23 @@ def main(argv: list[str] | None = None) -> int:
         type=Path,
         help="raw figures (default: bench/results.json, build/bench/ unless full)",
     )
+    parser.add_argument(
+        "--retention",
+        action="store_true",
+        help="run the retention scenarios (issue 10) instead of the scale benchmark",
+    )
+    parser.add_argument(
+        "--scenarios",
+        help="with --retention: comma-separated keys ("
+        + ", ".join(s.key for s in SCENARIOS)
+        + "; default all)",
+    )
+    parser.add_argument(
+        "--tables", type=int, help="with --retention: N for every scenario (a quick try)"
+    )
     args = parser.parse_args(argv)
+    if args.retention:
+        return retention_main(args)
 
     if args.sizes:
         sizes = tuple(int(s) for s in args.sizes.split(","))
@@ -150,10 +172,13 @@ def main(argv: list[str] | None = None) -> int:
     run_info["real_seconds"] = time.monotonic() - started
     rows = build_rows(results, sizes)
     chart_ref = os.path.relpath(args.chart, args.out.parent)
-    args.out.write_text(
-        markdown(rows, results, static, run_info, model_text(results), chart_ref=chart_ref),
-        encoding="utf-8",
+    text = markdown(rows, results, static, run_info, model_text(results), chart_ref=chart_ref)
+    kept = retention_run.existing_section(
+        args.out.read_text(encoding="utf-8") if args.out.exists() else ""
     )
+    if kept is not None:  # the retention run's section stays as it was
+        text = retention_run.splice(text, kept)
+    args.out.write_text(text, encoding="utf-8")
     write_chart(rows, args.chart)
     args.json.write_text(
         json.dumps(
@@ -169,6 +194,62 @@ def main(argv: list[str] | None = None) -> int:
             " bench/results.json are unchanged (only `make bench` with no ARGS rewrites them)",
             file=sys.stderr,
         )
+    return 0
+
+
+def retention_main(args: argparse.Namespace) -> int:
+    """`--retention`: run the scenarios, then write their section and raw figures."""
+    keys = args.scenarios.split(",") if args.scenarios else [s.key for s in SCENARIOS]
+    scenarios = [by_key(k.strip()) for k in keys]
+    full = retention_run.is_full_retention_run(args.tables, keys, args.latency)
+    out = args.out or (COMMITTED["out"] if full else SCRATCH_DIR / "BENCHMARKS.md")
+    json_path = args.json or (
+        REPO / "bench" / "retention-results.json"
+        if full
+        else SCRATCH_DIR / "retention-results.json"
+    )
+    for path in (out, json_path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+    if not full:
+        print(f"not the full retention run: writing to {out}", file=sys.stderr)
+    started = time.monotonic()
+    run_info: dict[str, Any] = {
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": machine(),
+        "commit": commit(),
+        "command": "make bench ARGS=--retention"
+        + ("" if full else f" (partial: {' '.join(sys.argv[1:])})"),
+    }
+    rows: list[retention_run.RetentionRow] = []
+    for scenario in scenarios:
+        config = retention_run.config_for(scenario, args.latency, args.tables)
+        t0 = time.monotonic()
+        print(f"retention {scenario.key} N={config.tables} ...", file=sys.stderr, end="")
+        result = run_isolated(config)
+        rows.append(retention_run.RetentionRow(scenario, result))
+        print(
+            f" {time.monotonic() - t0:.0f} s real: {result.calls_per_table:.3f} calls/table,"
+            f" longest monitor {result.monitor.max_timeout_fraction * 100:.0f}% of timeout,"
+            f" last deletion at {result.last_delete_seconds:.0f} s, ok={result.correct}",
+            file=sys.stderr,
+        )
+    run_info["real_seconds"] = time.monotonic() - started
+    block = retention_run.section(rows, run_info)
+    existing = out.read_text(encoding="utf-8") if out.exists() else "# Benchmarks\n"
+    out.write_text(retention_run.splice(existing, block), encoding="utf-8")
+    json_path.write_text(
+        json.dumps(
+            {
+                "run": run_info,
+                "results": [{"scenario": r.scenario.key, **r.result.to_json()} for r in rows],
+            },
+            indent=1,
+            sort_keys=True,
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+    print(f"wrote {out}, {json_path}", file=sys.stderr)
     return 0
 
 

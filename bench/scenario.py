@@ -36,6 +36,7 @@ from moto.dynamodb.models.table import Backup
 
 from bench.clock import ScaledClock
 from bench.limiter import PUBLISHED_RATES, RateLimits
+from bench.retention import by_key, expected_after, seed_offsets
 from bench.simaws import (
     BackupIndex,
     BackupRow,
@@ -47,6 +48,7 @@ from bench.simaws import (
     count_by,
 )
 from bench.worker import Invocation, Worker
+from localrun.cycle import RetentionRules
 from localrun.server import ApiCall, AwsResponse, Forward, LocalAws, aws_error, json_response
 
 ACCOUNT = "123456789012"
@@ -75,6 +77,28 @@ class ScenarioConfig:
     history_days: int = 3
     scheduler_timeout: float = SCHEDULER_TIMEOUT
     monitor_timeout: float = MONITOR_TIMEOUT
+    # retention scenarios (bench.retention): "" is the steady state above
+    retention: str = ""
+    keep_daily: int = 0
+    keep_weekly: int = 0
+    keep_monthly: int = 0
+    keep_yearly: int = 0
+
+    def rules(self) -> RetentionRules:
+        return RetentionRules(
+            retention_days=self.retention_days,
+            min_backups_to_keep=self.min_keep,
+            keep_daily=self.keep_daily,
+            keep_weekly=self.keep_weekly,
+            keep_monthly=self.keep_monthly,
+            keep_yearly=self.keep_yearly,
+        )
+
+    def seeded_offsets(self, slot: datetime) -> list[int]:
+        """The day offsets (1 = yesterday) of each table's own backups before the run."""
+        if not self.retention:
+            return list(range(1, self.history_days + 1))
+        return seed_offsets(by_key(self.retention), slot)
 
 
 @dataclass
@@ -113,6 +137,8 @@ class ScenarioResult:
     monitor: PhaseResult
     checks: dict[str, Any]
     real_seconds: float
+    last_delete_seconds: float = 0.0  # from the scheduler's start to the last DeleteBackup
+    seeded_backups: int = 0
 
     @property
     def total_calls(self) -> int:
@@ -161,6 +187,8 @@ class ScenarioResult:
             monitor=PhaseResult(**data["monitor"]),
             checks=data["checks"],
             real_seconds=data["real_seconds"],
+            last_delete_seconds=data.get("last_delete_seconds", 0.0),
+            seeded_backups=data.get("seeded_backups", 0),
         )
 
 
@@ -252,9 +280,18 @@ def stamp(slot: datetime) -> str:
     return slot.strftime("%Y%m%dT%H%M%SZ")
 
 
-def seed(backend: Any, names: list[str], slot: datetime, history_days: int) -> None:
-    """N tables, each with the own backups of the previous `history_days` daily runs
-    (created 10 minutes before the slot's time of day, spaced like a 48/s scheduler)."""
+def seed(
+    backend: Any,
+    names: list[str],
+    slot: datetime,
+    history_days: int,
+    offsets: list[int] | None = None,
+) -> int:
+    """N tables, each with the own backups of the previous `history_days` daily runs, or of
+    the runs `offsets` days before the slot (created 10 minutes before the slot's time of
+    day, spaced like a 48/s scheduler). Returns the number of backups seeded."""
+    days = offsets if offsets is not None else list(range(1, history_days + 1))
+    seeded = 0
     schema = [{"AttributeName": "pk", "KeyType": "HASH"}]
     attrs = [{"AttributeName": "pk", "AttributeType": "S"}]
     for i, name in enumerate(names):
@@ -272,7 +309,8 @@ def seed(backend: Any, names: list[str], slot: datetime, history_days: int) -> N
             deletion_protection_enabled=False,
             warm_throughput=None,
         )
-        for day in range(1, history_days + 1):
+        for day in days:
+            seeded += 1
             run = slot - timedelta(days=day)
             created = run - timedelta(minutes=10) + timedelta(seconds=i / 48.0)
             backup = Backup.__new__(Backup)
@@ -286,6 +324,7 @@ def seed(backend: Any, names: list[str], slot: datetime, history_days: int) -> N
             millis = int(_epoch(backup.creation_date_time) * 1000)
             backup.identifier = f"{str('0' + str(millis))[-16:16]}-{uuid.uuid4().hex[:8]}"
             backend.backups[backup.arn] = backup
+    return seeded
 
 
 def mirror_backups(backend: Any, index: BackupIndex) -> None:
@@ -470,7 +509,7 @@ def run_scenario(config: ScenarioConfig) -> ScenarioResult:
     index = BackupIndex()
     with LocalAws(region=REGION, account=ACCOUNT) as aws, tempfile.TemporaryDirectory() as tmp:
         backend = dynamodb_backends[ACCOUNT][REGION]
-        seed(backend, names, slot, config.history_days)
+        seeded = seed(backend, names, slot, config.history_days, config.seeded_offsets(slot))
         mirror_backups(backend, index)
         sim = SimulatedAws(clock, RateLimits(PUBLISHED_RATES), index, config.latency, log)
         remove = aws.intercept(_interceptor(sim))
@@ -489,6 +528,10 @@ def run_scenario(config: ScenarioConfig) -> ScenarioResult:
             "BACKUP_NAME_PREFIX": PREFIX,
             "RETENTION_DAYS": str(config.retention_days),
             "MIN_BACKUPS_TO_KEEP": str(config.min_keep),
+            "KEEP_DAILY": str(config.keep_daily),
+            "KEEP_WEEKLY": str(config.keep_weekly),
+            "KEEP_MONTHLY": str(config.keep_monthly),
+            "KEEP_YEARLY": str(config.keep_yearly),
             "MAX_WAIT_MINUTES": "360",
             "LOG_LEVEL": "WARNING",
             "TABLE_NAMES": "[]",
@@ -514,6 +557,7 @@ def run_scenario(config: ScenarioConfig) -> ScenarioResult:
                 "detail": {},
             }
             t0 = clock.now()
+            run_started = t0
             worker.invoke(event, config.scheduler_timeout)
             scheduler = phase_result(worker.invocations, [worker.cold_start], clock.now() - t0)
 
@@ -554,8 +598,11 @@ def run_scenario(config: ScenarioConfig) -> ScenarioResult:
             failed_records=esm.failed_records,
         )
     summary = summarize_calls(records)
+    deletes = [r.at for r in records if r.operation == "DeleteBackup" and not r.throttled]
     return ScenarioResult(
         config=config,
+        last_delete_seconds=(max(deletes) - run_started) if deletes else 0.0,
+        seeded_backups=seeded,
         scheduler=scheduler,
         monitor=monitor,
         checks=checks,
@@ -583,7 +630,13 @@ def check_outcome(
     limit = datetime.now(UTC) - timedelta(days=config.retention_days)
     own = [b for b in backend.backups.values() if b.name.startswith(f"{PREFIX}-")]
     stale = sum(1 for b in own if b.creation_date_time.replace(tzinfo=UTC) < limit)
-    expected_left = len(names) * min(config.history_days, config.retention_days)
+    # what every table must have left: this run's backup and what a rule keeps
+    keep = expected_after(config.seeded_offsets(slot), config.rules(), slot)
+    expected_names = {
+        f"{PREFIX}-{n}-{stamp(slot - timedelta(days=day))}" for n in names for day in keep
+    }
+    left_names = {b.name for b in own}
+    expected_left = len(expected_names)
     succeeded = int(monitor.metrics.get("BackupsSucceeded", 0))
     checks: dict[str, Any] = {
         "backups_started": started,
@@ -591,12 +644,16 @@ def check_outcome(
         "stale_backups_left": stale,
         "own_backups_left": len(own),
         "own_backups_expected": expected_left,
+        "own_backups_unexpected": len(left_names - expected_names),
+        "own_backups_missing": len(expected_names - left_names),
+        "slot": slot.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "failed_records": failed_records,
     }
     checks["ok"] = (
         started == len(names)
         and succeeded == len(names)
-        and stale == 0
+        and (stale == 0 or bool(config.retention))  # tiers and min_keep keep older ones
+        and left_names == expected_names
         and len(own) == expected_left
         and failed_records == 0
         and monitor.errors == 0

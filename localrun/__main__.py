@@ -1,4 +1,4 @@
-"""`python -m localrun demo [--json] [--days 7] [--retention-days 3]`.
+"""`python -m localrun demo [--json] [--days 7] [--retention-days 3] [--keep-daily N] ...`.
 
 A week of daily backup cycles against moto's server on 127.0.0.1 (no AWS account), then
 one bad day on which a listed table has been deleted. Prints per day what was backed up,
@@ -11,12 +11,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from localrun.clock import VirtualClock, install, iso_z
-from localrun.cycle import LocalDeployment, Settings
+from localrun.cycle import LocalDeployment, RetentionRules, Settings, reference_tier_keeps
 from localrun.drill import LocalDrill, drill_data, format_drill
 from localrun.report import day_data, format_day, format_summary, table_summary
 from localrun.server import LocalAws
@@ -30,8 +30,10 @@ DRILL_DAY = 3  # the week's restore drill runs DRILL_HOURS after this day's back
 DRILL_HOURS = 3
 
 
-MAX_DAYS = 30  # each simulated day takes a few seconds of real time
+MAX_DAYS = 400  # each simulated day takes about a second of real time: a year fits
 MAX_RETENTION_DAYS = 365
+MAX_TIER = 10000  # the module's keep_* validation
+TIERS = ("daily", "weekly", "monthly", "yearly")
 
 
 def bounded_int(low: int, high: int) -> Callable[[str], int]:
@@ -87,6 +89,18 @@ def _parser() -> argparse.ArgumentParser:
             f" 1 to {MAX_RETENTION_DAYS} (default: %(default)s)"
         ),
     )
+    for tier in TIERS:
+        period = {"daily": "calendar day", "weekly": "ISO week"}.get(tier, tier[:-2])
+        demo.add_argument(
+            f"--keep-{tier}",
+            type=bounded_int(0, MAX_TIER),
+            default=0,
+            metavar="N",
+            help=(
+                f"the module's keep_{tier}: also keep the newest backup of each of the last"
+                f" N {period}s (UTC) with one, 0 (off, the default) to {MAX_TIER}"
+            ),
+        )
     demo.add_argument(
         "--hour",
         type=bounded_int(0, 23),
@@ -104,14 +118,21 @@ def run_demo(
     days: int,
     retention_days: int,
     hour: int,
+    tiers: Mapping[str, int] | None = None,
     emit: Callable[[dict[str, Any]], None] = lambda _day: None,
     emit_drill: Callable[[dict[str, Any]], None] = lambda _drill: None,
 ) -> dict[str, Any]:
-    """The demo's cycles on `clock` (installed) and `aws` (started); returns the report."""
+    """The demo's cycles on `clock` (installed) and `aws` (started); returns the report.
+    `tiers`: any of keep_daily, keep_weekly, keep_monthly, keep_yearly (default 0)."""
+    keep = dict(tiers or {})
     settings = Settings(
         table_names=NAMED_TABLES,
         table_tags={"backup": "daily"},
         retention_days=retention_days,
+        keep_daily=keep.get("keep_daily", 0),
+        keep_weekly=keep.get("keep_weekly", 0),
+        keep_monthly=keep.get("keep_monthly", 0),
+        keep_yearly=keep.get("keep_yearly", 0),
         log_level="WARNING",
     )
     deployment = LocalDeployment(
@@ -143,8 +164,14 @@ def run_demo(
             )
             emit_drill(drill_result)
     now = clock.now()
-    summary = table_summary(deployment.backups(), settings.prefix, now)
-    problems = _summary_problems(summary, days, retention_days)
+    decided = {
+        c["table"]: datetime.fromisoformat(d["queue_drained_at"])
+        for d in reports
+        for c in d["created"]
+        if c["status"] == "AVAILABLE"
+    }
+    summary = table_summary(deployment.backups(), settings.prefix, now, settings.rules_for, decided)
+    problems = _summary_problems(summary, days, settings.rules_for)
     drill_problems = ["no drill ran"] if drill_result is None else drill_result["problems"]
     return {
         "ok": not problems and not any(d["problems"] for d in reports) and not drill_problems,
@@ -156,8 +183,22 @@ def run_demo(
     }
 
 
-def _summary_problems(summary: list[dict[str, Any]], days: int, retention_days: int) -> list[str]:
-    """What the summary must show: each table keeps its last `retention_days` runs."""
+def expected_kept(runs: int, rules: RetentionRules) -> int:
+    """How many of `runs` daily backups (one a day, the newest last) a table keeps, by
+    the oracle's reference: the last `retention_days` runs, the newest
+    `min_backups_to_keep`, and what each tier keeps of them."""
+    slots = {str(day): START + timedelta(days=day) for day in range(runs)}
+    kept = {str(day) for day in range(max(0, runs - rules.retention_days), runs)}
+    kept |= {str(day) for day in range(max(0, runs - rules.min_backups_to_keep), runs)}
+    for arns in reference_tier_keeps(slots, rules).values():
+        kept |= arns
+    return len(kept)
+
+
+def _summary_problems(
+    summary: list[dict[str, Any]], days: int, rules_for: Callable[[str], RetentionRules]
+) -> list[str]:
+    """What the summary must show: each table keeps what its rules keep of its runs."""
     problems = []
     for row in summary:
         if row["table"] == "scratch":
@@ -165,7 +206,7 @@ def _summary_problems(summary: list[dict[str, Any]], days: int, retention_days: 
                 problems.append("scratch (not selected) has backups")
             continue
         runs = days if row["table"] == BAD_DAY_TABLE else days + 1
-        expected = min(runs, retention_days)
+        expected = expected_kept(runs, rules_for(row["table"]))
         if row["kept"] != expected:
             problems.append(f"{row['table']}: {row['kept']} backups kept, expected {expected}")
     orders = next((r for r in summary if r["table"] == "orders"), None)
@@ -192,6 +233,7 @@ def main(argv: list[str] | None = None) -> int:
             days=args.days,
             retention_days=args.retention_days,
             hour=args.hour,
+            tiers={f"keep_{tier}": getattr(args, f"keep_{tier}") for tier in TIERS},
             emit=(lambda _day: None) if args.json else _print_day,
             emit_drill=(lambda _drill: None) if args.json else _print_drill,
         )

@@ -50,6 +50,13 @@ class Settings:
     table_tags: Mapping[str, str] = field(default_factory=dict)
     retention_days: int = 3
     min_backups_to_keep: int = 1
+    keep_daily: int = 0
+    keep_weekly: int = 0
+    keep_monthly: int = 0
+    keep_yearly: int = 0
+    # table -> any of retention_days, min_backups_to_keep, keep_daily, ... (the module's
+    # retention_overrides); a missing key falls back to the module-wide value above
+    retention_overrides: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
     max_wait_minutes: int = 360
     log_level: str = "INFO"
     metrics_namespace: str = "DynamoDBBackup"
@@ -68,6 +75,61 @@ class Settings:
     @property
     def visibility_timeout(self) -> int:
         return 6 * self.monitor_timeout
+
+    def rules_for(self, table: str) -> RetentionRules:
+        """The retention rules of `table`: the module-wide values, overridden per table."""
+        override = self.retention_overrides.get(table, {})
+        return RetentionRules(
+            **{
+                name: int(override.get(name, getattr(self, name)))
+                for name in RetentionRules.__dataclass_fields__
+            }
+        )
+
+
+@dataclass(frozen=True)
+class RetentionRules:
+    """One table's retention inputs, as the oracle and the demo's summary read them."""
+
+    retention_days: int = 3
+    min_backups_to_keep: int = 1
+    keep_daily: int = 0
+    keep_weekly: int = 0
+    keep_monthly: int = 0
+    keep_yearly: int = 0
+
+    @property
+    def tiered(self) -> bool:
+        return any((self.keep_daily, self.keep_weekly, self.keep_monthly, self.keep_yearly))
+
+
+TIER_PERIODS: dict[str, Callable[[datetime], tuple[int, ...]]] = {
+    "keep_daily": lambda t: (t.year, t.month, t.day),
+    "keep_weekly": lambda t: tuple(t.isocalendar())[:2],
+    "keep_monthly": lambda t: (t.year, t.month),
+    "keep_yearly": lambda t: (t.year,),
+}
+
+
+def reference_tier_keeps(
+    created: Mapping[str, datetime], rules: RetentionRules
+) -> dict[str, set[str]]:
+    """Which of a table's own AVAILABLE backups (ARN -> creation time) each tier keeps,
+    written independently of the handlers' `tiers` (a walk with counters there, sets
+    here): group the backups by period (UTC), take the newest of each of the n newest
+    periods; a tier with fewer periods than n also keeps the oldest backup."""
+    order = sorted(created, key=lambda arn: (created[arn].astimezone(UTC), arn))
+    kept: dict[str, set[str]] = {}
+    for tier, period_of in TIER_PERIODS.items():
+        count = getattr(rules, tier)
+        newest_per_period: dict[tuple[int, ...], str] = {}
+        for arn in order:  # oldest first: a later one of the same period replaces it
+            newest_per_period[period_of(created[arn].astimezone(UTC))] = arn
+        periods = sorted(newest_per_period, reverse=True)[:count]
+        kept[tier] = {newest_per_period[p] for p in periods}
+        if 0 < len(newest_per_period) < count and order:
+            kept[tier].add(order[0])
+    return kept
 
 
 def expected_backup_name(prefix: str, table: str, slot: datetime) -> str:
@@ -193,6 +255,13 @@ class LocalDeployment:
             | {
                 "RETENTION_DAYS": str(settings.retention_days),
                 "MIN_BACKUPS_TO_KEEP": str(settings.min_backups_to_keep),
+                "KEEP_DAILY": str(settings.keep_daily),
+                "KEEP_WEEKLY": str(settings.keep_weekly),
+                "KEEP_MONTHLY": str(settings.keep_monthly),
+                "KEEP_YEARLY": str(settings.keep_yearly),
+                "RETENTION_OVERRIDES": json.dumps(
+                    {t: dict(o) for t, o in settings.retention_overrides.items()}
+                ),
                 "MAX_WAIT_MINUTES": str(settings.max_wait_minutes),
             },
             timeout_seconds=settings.monitor_timeout,
@@ -513,12 +582,15 @@ class LocalDeployment:
                 key=lambda b: (b.created, b.arn),
                 reverse=True,
             )
-            protected = {b.arn for b in own[: s.min_backups_to_keep]}
+            rules = s.rules_for(table)
+            protected = {b.arn for b in own[: rules.min_backups_to_keep]}
+            for arns in reference_tier_keeps({b.arn: b.created for b in own}, rules).values():
+                protected |= arns
             succeeded = table not in failed_tables and table in report.selected
             for b in own:
                 gone = b.arn not in after
-                limit_late = end - timedelta(days=s.retention_days)
-                limit_early = start - timedelta(days=s.retention_days)
+                limit_late = end - timedelta(days=rules.retention_days)
+                limit_early = start - timedelta(days=rules.retention_days)
                 may = succeeded and b.arn not in protected and b.created < limit_late
                 must = succeeded and b.arn not in protected and b.created < limit_early
                 if gone and not may:

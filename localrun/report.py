@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from datetime import datetime
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
 from localrun.clock import iso_z
-from localrun.cycle import BackupState, DayReport
+from localrun.cycle import BackupState, DayReport, RetentionRules, reference_tier_keeps
+
+RULES = (
+    "retention_days",
+    "min_backups_to_keep",
+    "keep_daily",
+    "keep_weekly",
+    "keep_monthly",
+    "keep_yearly",
+)
 
 
 def day_data(number: int, day: DayReport, note: str = "") -> dict[str, Any]:
@@ -34,9 +43,32 @@ def day_data(number: int, day: DayReport, note: str = "") -> dict[str, Any]:
     }
 
 
+def kept_by(own: Sequence[BackupState], rules: RetentionRules, as_of: datetime) -> dict[str, int]:
+    """How many of a table's own AVAILABLE backups each rule keeps at `as_of` (the
+    table's last retention decision), by the oracle's reference; a backup kept by several
+    rules counts for each."""
+    available = sorted(
+        (b for b in own if b.status == "AVAILABLE"), key=lambda b: (b.created, b.arn), reverse=True
+    )
+    limit = as_of - timedelta(days=rules.retention_days)
+    counts = {
+        "retention_days": sum(1 for b in available if b.created > limit),
+        "min_backups_to_keep": min(rules.min_backups_to_keep, len(available)),
+    }
+    tiers = reference_tier_keeps({b.arn: b.created for b in available}, rules)
+    counts |= {tier: len(arns) for tier, arns in tiers.items()}
+    return counts
+
+
 def table_summary(
-    backups: Mapping[str, BackupState], prefix: str, now: datetime
+    backups: Mapping[str, BackupState],
+    prefix: str,
+    now: datetime,
+    rules_for: Callable[[str], RetentionRules] | None = None,
+    decided: Mapping[str, datetime] | None = None,
 ) -> list[dict[str, Any]]:
+    """Per table: its own backups, and (with `rules_for`) its rules and how many backups
+    each keeps as of `decided[table]` (its last retention decision; default `now`)."""
     rows: list[dict[str, Any]] = []
     for table in sorted({b.table for b in backups.values()}):
         own = sorted(
@@ -45,19 +77,22 @@ def table_summary(
         )
         other = [b for b in backups.values() if b.table == table and not b.own(prefix)]
         newest = own[-1] if own else None
-        rows.append(
-            {
-                "table": table,
-                "newest": newest.name if newest else None,
-                "newest_status": newest.status if newest else None,
-                "age_hours": round((now - newest.created).total_seconds() / 3600, 1)
-                if newest
-                else None,
-                "kept": len(own),
-                "kept_created": [iso_z(b.created) for b in own],
-                "other_backups": len(other),
-            }
-        )
+        row: dict[str, Any] = {
+            "table": table,
+            "newest": newest.name if newest else None,
+            "newest_status": newest.status if newest else None,
+            "age_hours": round((now - newest.created).total_seconds() / 3600, 1)
+            if newest
+            else None,
+            "kept": len(own),
+            "kept_created": [iso_z(b.created) for b in own],
+            "other_backups": len(other),
+        }
+        if rules_for is not None:
+            rules = rules_for(table)
+            row["rules"] = {name: getattr(rules, name) for name in RULES}
+            row["kept_by"] = kept_by(own, rules, (decided or {}).get(table, now))
+        rows.append(row)
     return rows
 
 
@@ -92,6 +127,16 @@ def format_day(data: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
+SHORT = {
+    "retention_days": "days",
+    "min_backups_to_keep": "min",
+    "keep_daily": "daily",
+    "keep_weekly": "weekly",
+    "keep_monthly": "monthly",
+    "keep_yearly": "yearly",
+}
+
+
 def format_summary(rows: Sequence[Mapping[str, Any]], now: str) -> str:
     lines = [f"Per-table summary at {now}:"]
     lines.append(f"  {'table':<14} {'kept':>4} {'age (h)':>8}  newest backup")
@@ -101,4 +146,18 @@ def format_summary(rows: Sequence[Mapping[str, Any]], now: str) -> str:
             f"  {row['table']:<14} {row['kept']:>4} {age:>8}  {row['newest'] or '-'}"
             + (f"  (+{row['other_backups']} not ours, untouched)" if row["other_backups"] else "")
         )
+    ruled = [row for row in rows if "kept_by" in row]
+    if ruled:
+        lines.append("Kept by each rule (rule's setting in brackets; a backup kept by several")
+        lines.append("rules counts for each; as of the table's last retention decision):")
+        header = "".join(f"{SHORT[r]:>12}" for r in RULES)
+        lines.append(f"  {'table':<14}{header}")
+        for row in ruled:
+            cells = "".join(
+                f" {row['kept_by'][r]:>4} [{row['rules'][r]:>4}]"
+                if row["rules"][r] or not r.startswith("keep_")
+                else f" {'-':>4} [{'off':>4}]"
+                for r in RULES
+            )
+            lines.append(f"  {row['table']:<14}{cells}")
     return "\n".join(lines)
