@@ -207,7 +207,8 @@ class LocalFunction:
     _streams: int = 0
     _running: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
-    _returned: threading.Condition = field(default_factory=threading.Condition)
+    # notified whenever an invocation is throttled or returns (what a waiter may wait for)
+    changed: threading.Condition = field(default_factory=threading.Condition)
 
     @property
     def arn(self) -> str:
@@ -248,8 +249,8 @@ class LocalFunction:
             try:
                 return self.invoke(event)
             except ThrottledError:
-                with self._returned:
-                    self._returned.wait_for(
+                with self.changed:
+                    self.changed.wait_for(
                         lambda: self._running < (self.reserved_concurrency or 1), timeout=60
                     )
         return self.invoke(event)
@@ -260,6 +261,8 @@ class LocalFunction:
             limit = self.reserved_concurrency
             if limit is not None and self._running >= limit:
                 self.throttles += 1
+                with self.changed:
+                    self.changed.notify_all()
                 raise ThrottledError(f"{self.name}: reserved concurrency {limit} in use")
             self._running += 1
         try:
@@ -267,8 +270,8 @@ class LocalFunction:
         finally:
             with self._lock:
                 self._running -= 1
-            with self._returned:
-                self._returned.notify_all()
+            with self.changed:
+                self.changed.notify_all()
 
     def _run(self, event: Mapping[str, Any], crash_after: CrashRule | None) -> Invocation:
         share_botocore_loader()

@@ -10,12 +10,11 @@ CLOCK_SHIFT ?= +400d
 # Not named FAKETIME: libfaketime reads that environment variable, and make passes a
 # variable it got from the environment on to every recipe (`faketime make test-lambda`
 # would hand the pytest run this command line as its fake time and fail).
-# The library is preloaded directly, as `faketime -m` does, so that a crash reaches make as
-# the signal's exit status 139 (the `faketime` wrapper turns it into 1, like a failed test).
-# FAKETIME_DONT_FAKE_MONOTONIC: only the wall clock moves (what a date bomb reads); the
-# monotonic clock that select() and the server threads' timeouts use stays real.
-FAKETIME_LIB = $$(dpkg -L libfaketime | grep '/libfaketimeMT.so.1$$')
-FAKETIME_RUN = FAKETIME_DONT_FAKE_MONOTONIC=1 LD_PRELOAD=$(FAKETIME_LIB) FAKETIME='$(CLOCK_SHIFT)'
+# The library is preloaded directly, as `faketime -m` does (the same path, with the
+# loader's own $LIB), so that a crash reaches make as the signal's exit status 139 (the
+# `faketime` wrapper turns it into 1, like a failed test). The monotonic clock is faked
+# too: with FAKETIME_DONT_FAKE_MONOTONIC, libfaketime 0.9.10's sleep fails with EINVAL.
+FAKETIME_RUN = LD_PRELOAD='/usr/$$LIB/faketime/libfaketimeMT.so.1' FAKETIME='$(CLOCK_SHIFT)'
 # libfaketime itself has crashed (SIGSEGV) inside the moto server's threads, in select(),
 # in about one e2e run in five on a loaded 2-core machine; a crash of the preload library
 # is not a test result, so such a run, and only such a run, is repeated once (a failing

@@ -12,10 +12,10 @@ so the overlap is certain when nothing serialises them.
 
 from __future__ import annotations
 
-import contextlib
 import threading
 from collections import Counter
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,7 +23,7 @@ import pytest
 from botocore.client import BaseClient
 
 from localrun.cycle import LocalDeployment, Settings, scheduled_event
-from localrun.functions import Invocation
+from localrun.functions import Invocation, LocalFunction
 from tools import tfeval
 
 from .conftest import Deploy
@@ -32,13 +32,27 @@ SLOT = datetime(2026, 11, 2, 3, 0, tzinfo=UTC)
 TABLES = ("orders", "users", "carts", "stock", "prices")
 
 
+@dataclass
+class Meeting:
+    """Where a delivery waits once it has listed the slot's backups (the scheduler lists
+    them in its own thread before its pool creates any): until the other delivery has
+    listed too, or the other was throttled (then nobody comes). Two deliveries that run
+    at the same time have thus both listed before either creates. No timed waits:
+    libfaketime (make test-clock) breaks timeouts of condition waits."""
+
+    function: LocalFunction | None = None
+    listed: int = 0
+    at_release: list[int] = field(default_factory=list)  # listings done when each went on
+
+    @property
+    def overlapped(self) -> bool:
+        """The first delivery went on only once the second had listed too."""
+        return self.at_release[:1] == [2]
+
+
 @pytest.fixture
-def meet_before_create() -> Iterator[threading.Barrier]:
-    """A delivery waits here once it has listed the slot's backups (the scheduler lists
-    them in its own thread before its pool creates any): two deliveries that run at the
-    same time have both listed before either creates. A delivery that nobody joins goes
-    on after the timeout."""
-    barrier = threading.Barrier(2, timeout=5.0)
+def meet_before_create() -> Iterator[Meeting]:
+    meeting = Meeting()
     seen: set[int] = set()
     original = getattr(BaseClient, "_make_api_call")  # noqa: B009
 
@@ -47,13 +61,18 @@ def meet_before_create() -> Iterator[threading.Barrier]:
         last_page = "LastEvaluatedBackupArn" not in result
         if operation_name == "ListBackups" and last_page and threading.get_ident() not in seen:
             seen.add(threading.get_ident())
-            with contextlib.suppress(threading.BrokenBarrierError):
-                barrier.wait()
+            function = meeting.function
+            assert function is not None
+            with function.changed:
+                meeting.listed += 1
+                function.changed.notify_all()
+                function.changed.wait_for(lambda: meeting.listed == 2 or function.throttles > 0)
+                meeting.at_release.append(meeting.listed)
         return result
 
     setattr(BaseClient, "_make_api_call", wrapped)  # noqa: B010
     try:
-        yield barrier
+        yield meeting
     finally:
         setattr(BaseClient, "_make_api_call", original)  # noqa: B010
 
@@ -84,24 +103,26 @@ def backups_per_table(d: LocalDeployment) -> Counter[str]:
 
 
 def test_unserialised_overlapping_deliveries_create_a_second_backup_of_every_table(
-    deploy: Deploy, meet_before_create: threading.Barrier
+    deploy: Deploy, meet_before_create: Meeting
 ) -> None:
     """Why the module refuses reserved concurrency other than 1: the failure it prevents."""
     d = deploy(Settings(table_names=TABLES, scheduler_reserved_concurrency=None))
+    meet_before_create.function = d.scheduler
     d.create_tables(list(TABLES))
     d.clock.sleep_until(SLOT)
 
     runs = deliver_twice_at_once(d)
 
-    assert not meet_before_create.broken  # they did overlap
+    assert meet_before_create.overlapped
     assert [run.error for run in runs] == [None, None]
     assert backups_per_table(d) == {table: 2 for table in TABLES}
 
 
 def test_with_the_modules_reserved_concurrency_overlapping_deliveries_make_one_backup_each(
-    deploy: Deploy, meet_before_create: threading.Barrier
+    deploy: Deploy, meet_before_create: Meeting
 ) -> None:
     d = deploy(Settings(table_names=TABLES))
+    meet_before_create.function = d.scheduler
     assert d.scheduler.reserved_concurrency == 1
     d.create_tables(list(TABLES))
     d.clock.sleep_until(SLOT)
@@ -110,7 +131,7 @@ def test_with_the_modules_reserved_concurrency_overlapping_deliveries_make_one_b
 
     assert all(not run.failed for run in runs)
     assert d.scheduler.throttles >= 1  # the duplicate waited for the first
-    assert meet_before_create.broken  # nobody joined the first: no overlap
+    assert not meet_before_create.overlapped  # the duplicate waited for the first
     assert backups_per_table(d) == {table: 1 for table in TABLES}
 
 
