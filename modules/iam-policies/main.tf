@@ -61,6 +61,43 @@ locals {
     Resource = var.kms_key_arns
   })]
 
+  # Statements several roles have, the same in each policy. ListBackups, ListTables and
+  # tag:GetResources support no resource-level permissions. The scheduler lists the slot's
+  # existing backups (a repeated invocation creates no second one) and the region's tables
+  # (TablesUnprotected, behaviour 11); the monitor lists what retention needs; the drill
+  # finds the newest own backup of a table and the drill tables a crashed drill left over
+  # (naming.drill_slot_of).
+  list_backups_statement = jsonencode({
+    Sid      = "ListBackups"
+    Effect   = "Allow"
+    Action   = ["dynamodb:ListBackups"]
+    Resource = ["*"]
+  })
+  list_tables_statement = jsonencode({
+    Sid      = "ListTables"
+    Effect   = "Allow"
+    Action   = ["dynamodb:ListTables"]
+    Resource = ["*"]
+  })
+  find_tagged_tables_statements = local.by_tags ? [jsonencode({
+    Sid      = "FindTaggedTables"
+    Effect   = "Allow"
+    Action   = ["tag:GetResources"]
+    Resource = ["*"]
+  })] : []
+  send_to_queue_statement = jsonencode({
+    Sid      = "SendToMonitoringQueue"
+    Effect   = "Allow"
+    Action   = ["sqs:SendMessage"]
+    Resource = [var.queue_arn]
+  })
+  publish_alerts_statement = jsonencode({
+    Sid      = "PublishAlerts"
+    Effect   = "Allow"
+    Action   = ["sns:Publish"]
+    Resource = [var.topic_arn]
+  })
+
   scheduler_statements = concat(
     local.by_names ? [jsonencode({
       Sid      = "CreateBackupOfSelectedTables"
@@ -80,41 +117,13 @@ locals {
       },
       var.dynamodb_abac_enabled ? { Condition = local.tag_condition } : {},
     ))] : [],
-    local.by_tags ? [jsonencode({
-      # tag:GetResources supports no resource-level permissions.
-      Sid      = "FindTaggedTables"
-      Effect   = "Allow"
-      Action   = ["tag:GetResources"]
-      Resource = ["*"]
-    })] : [],
-    [jsonencode({
-      # ListBackups supports no resource-level permissions; the scheduler lists the
-      # slot's existing backups so that a repeated invocation creates no second one.
-      Sid      = "ListBackups"
-      Effect   = "Allow"
-      Action   = ["dynamodb:ListBackups"]
-      Resource = ["*"]
-    })],
-    [jsonencode({
-      # ListTables supports no resource-level permissions; each run lists the region's
-      # tables to count those no selection covers (TablesUnprotected, behaviour 11).
-      Sid      = "ListTables"
-      Effect   = "Allow"
-      Action   = ["dynamodb:ListTables"]
-      Resource = ["*"]
-    })],
-    [jsonencode({
-      Sid      = "SendToMonitoringQueue"
-      Effect   = "Allow"
-      Action   = ["sqs:SendMessage"]
-      Resource = [var.queue_arn]
-    })],
-    [jsonencode({
-      Sid      = "PublishAlerts"
-      Effect   = "Allow"
-      Action   = ["sns:Publish"]
-      Resource = [var.topic_arn]
-    })],
+    local.find_tagged_tables_statements,
+    [
+      local.list_backups_statement,
+      local.list_tables_statement,
+      local.send_to_queue_statement,
+      local.publish_alerts_statement,
+    ],
     [jsonencode({
       Sid      = "WriteOwnLogs"
       Effect   = "Allow"
@@ -146,12 +155,7 @@ locals {
       Action   = ["dynamodb:DescribeBackup", "dynamodb:DeleteBackup"]
       Resource = ["${local.arn_prefix}:table/*/backup/*"]
     })] : [],
-    [jsonencode({
-      Sid      = "ListBackups"
-      Effect   = "Allow"
-      Action   = ["dynamodb:ListBackups"]
-      Resource = ["*"]
-    })],
+    [local.list_backups_statement],
     [jsonencode({
       # Receive/Delete/GetQueueAttributes for the event source mapping; SendMessage
       # because the monitor re-enqueues backups that are still CREATING.
@@ -160,12 +164,7 @@ locals {
       Action   = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:SendMessage"]
       Resource = [var.queue_arn]
     })],
-    [jsonencode({
-      Sid      = "PublishAlerts"
-      Effect   = "Allow"
-      Action   = ["sns:Publish"]
-      Resource = [var.topic_arn]
-    })],
+    [local.publish_alerts_statement],
     [jsonencode({
       Sid      = "WriteOwnLogs"
       Effect   = "Allow"
@@ -177,27 +176,8 @@ locals {
   )
 
   drill_statements = !var.drill_enabled ? [] : concat(
-    [jsonencode({
-      # ListTables has no resource-level permissions: each run looks for drill tables
-      # left over by a crashed drill (naming.drill_slot_of) to delete them.
-      Sid      = "ListTables"
-      Effect   = "Allow"
-      Action   = ["dynamodb:ListTables"]
-      Resource = ["*"]
-    })],
-    [jsonencode({
-      # ListBackups has no resource-level permissions: the newest own backup of a table.
-      Sid      = "ListBackups"
-      Effect   = "Allow"
-      Action   = ["dynamodb:ListBackups"]
-      Resource = ["*"]
-    })],
-    local.by_tags ? [jsonencode({
-      Sid      = "FindTaggedTables"
-      Effect   = "Allow"
-      Action   = ["tag:GetResources"]
-      Resource = ["*"]
-    })] : [],
+    [local.list_tables_statement, local.list_backups_statement],
+    local.find_tagged_tables_statements,
     length(local.drill_backup_arns) == 0 ? [] : [jsonencode({
       # What the backup recorded (key schema, indexes, item count, size), and the restore,
       # which AWS authorises on the source backup ...
@@ -232,18 +212,7 @@ locals {
       Action   = ["dynamodb:DeleteTable"]
       Resource = [local.drill_table_arn]
     })],
-    [jsonencode({
-      Sid      = "SendToMonitoringQueue"
-      Effect   = "Allow"
-      Action   = ["sqs:SendMessage"]
-      Resource = [var.queue_arn]
-    })],
-    [jsonencode({
-      Sid      = "PublishAlerts"
-      Effect   = "Allow"
-      Action   = ["sns:Publish"]
-      Resource = [var.topic_arn]
-    })],
+    [local.send_to_queue_statement, local.publish_alerts_statement],
     var.drill_log_group_arn == null ? [] : [jsonencode({
       Sid      = "WriteOwnLogs"
       Effect   = "Allow"
