@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from botocore.exceptions import ClientError
 
@@ -66,37 +66,41 @@ class DrillRun:
     failed: int = 0  # drills that failed in this function (RestoreDrillFailed)
 
 
-def drill_period(event: Mapping[str, Any]) -> int:
-    """`detail.drill_period_seconds` of the event (positive whole seconds), else 7 days."""
+_N = TypeVar("_N", int, float)
+
+
+def _detail(event: Mapping[str, Any], key: str) -> object:
+    """`detail.<key>` of the event, None when it has none."""
     detail = event.get("detail") if isinstance(event, Mapping) else None
-    value = detail.get("drill_period_seconds") if isinstance(detail, Mapping) else None
-    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
-        return value
+    return detail.get(key) if isinstance(detail, Mapping) else None
+
+
+def _fallback(key: str, got: object, default: _N) -> _N:
     log_event(
         LOG,
         logging.WARNING,
-        "event has no usable detail.drill_period_seconds; rotating weekly",
-        got=repr(value)[:100],
-        period=DEFAULT_PERIOD_SECONDS,
+        f"event has no usable detail.{key}; using the default",
+        got=repr(got)[:100],
+        default=default,
     )
-    return DEFAULT_PERIOD_SECONDS
+    return default
+
+
+def drill_period(event: Mapping[str, Any]) -> int:
+    """`detail.drill_period_seconds` of the event (positive whole seconds), else 7 days."""
+    value = _detail(event, "drill_period_seconds")
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return value
+    return _fallback("drill_period_seconds", value, DEFAULT_PERIOD_SECONDS)
 
 
 def scan_read_units(event: Mapping[str, Any]) -> float:
     """`detail.max_read_units_per_second` of the event (restore_drill's bound on the count's
     Scan, a positive number), else the default 512."""
-    detail = event.get("detail") if isinstance(event, Mapping) else None
-    value = detail.get("max_read_units_per_second") if isinstance(detail, Mapping) else None
+    value = _detail(event, "max_read_units_per_second")
     if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
         return float(value)
-    log_event(
-        LOG,
-        logging.WARNING,
-        "event has no usable detail.max_read_units_per_second; scanning at the default",
-        got=repr(value)[:100],
-        read_units=DEFAULT_SCAN_READ_UNITS,
-    )
-    return DEFAULT_SCAN_READ_UNITS
+    return _fallback("max_read_units_per_second", value, DEFAULT_SCAN_READ_UNITS)
 
 
 def rotation_index(slot: datetime, period: int, count: int) -> int:
