@@ -40,7 +40,7 @@ test-clock: $(STAMP) faketime ## handler and e2e suites again with the clock mov
 	$(call faketime_once_more,$(FAKETIME_RUN) $(PY) -m pytest tests/lambda -q -p no:cacheprovider -n 2)
 	@for file in tests/e2e/test_*.py; do \
 	  for attempt in 1 2 3; do \
-	    echo "$(FAKETIME_RUN) $(PY) -m pytest $$file -q -p no:cacheprovider"; \
+	    echo "test-clock: $$file"; \
 	    $(FAKETIME_RUN) $(PY) -m pytest $$file -q -p no:cacheprovider; rc=$$?; \
 	    [ $$rc -eq 139 ] || break; \
 	    echo "test-clock: libfaketime crashed (SIGSEGV) in $$file (attempt $$attempt of 3)"; \
